@@ -1,0 +1,87 @@
+// Config: every setting of the daemon, with the original system's defaults.
+//
+// Sources, highest precedence first: command-line flags > environment
+// (KISSVDB_* names, plus the original system's names as aliases) > config
+// file (--config, JSON) > the defaults below. LoadConfig() names the bad key
+// when a value does not parse, so a typo fails fast at start-up.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "kissvdb/status.h"
+
+namespace kissvdb {
+
+// How the log acknowledges writes; see docs/wal-format.md for what each loses.
+enum class Durability {
+  kAlways,    // ack after fdatasync (group commit): nothing acknowledged is lost
+  kInterval,  // ack after write(); fdatasync every sync_interval_ms
+  kNone,      // never fsync (tests, throwaway dev data)
+};
+
+struct Limits {
+  uint64_t max_body_bytes = 1 << 20;    // whole HTTP body; 413 past it
+  uint64_t max_header_bytes = 16 << 10; // all request headers; 431/413 past it
+  uint64_t max_json_bytes = 64 << 10;   // one value/meta/doc; 413 past it
+  uint32_t max_key_len = 512;
+  uint32_t max_collection_len = 64;
+  uint32_t max_id_len = 128;
+  uint32_t max_vector_dim = 4096;
+  uint32_t max_k = 256;
+  uint32_t max_state_batch = 256;
+  uint32_t max_vector_batch = 256;
+  uint32_t max_doc_find = 100;
+  uint32_t max_list_limit = 1000;
+};
+
+struct Config {
+  // Server
+  std::string bind = "127.0.0.1";
+  uint16_t port = 9917;
+  std::string port_file;          // if set, the bound port is written here (tests use port 0)
+  uint32_t io_threads = 0;        // 0 = hardware concurrency
+  uint32_t request_timeout_secs = 30;
+  uint32_t idle_timeout_secs = 60;
+  std::vector<std::string> cors_allowed_origins;  // empty = any origin
+
+  // Auth. When api_key is empty a key is generated on first start and kept in
+  // <data_dir>/api_key (mode 0600). api_key_explicit records that the operator
+  // chose one, which is required to bind a non-loopback address.
+  std::string api_key;
+  bool api_key_explicit = false;
+
+  // Storage
+  std::string data_dir = "./data";
+  Durability durability = Durability::kAlways;
+  uint32_t sync_interval_ms = 100;                 // Durability::kInterval
+  uint64_t wal_segment_max_bytes = 64ull << 20;
+  uint32_t wal_retention_segments = 0;             // 0 = keep every segment
+  uint32_t snapshot_interval_secs = 30;
+  uint64_t lmdb_map_size = 64ull << 30;            // virtual reservation, not disk
+  uint32_t ttl_sweep_interval_ms = 1000;
+  bool repair = false;                             // truncate a corrupt log at the damage
+
+  // Change stream
+  uint32_t sse_keepalive_secs = 15;
+  uint32_t sse_buffer_events = 4096;               // per subscriber, then `gap` + disconnect
+
+  // SQL
+  bool sqlite_enabled = true;
+  std::string sqlite_path;                         // default <data_dir>/sql.db
+
+  std::string log_level = "info";
+  Limits limits;
+};
+
+// Parses flags, environment and an optional config file into a Config.
+// Returns InvalidArgument naming the offending flag/variable/key. `env` is
+// the process environment as NAME=VALUE strings (environ), passed in so tests
+// can control it. When --help is given, *help_text is filled and the returned
+// Config is the defaults.
+Result<Config> LoadConfig(int argc, const char* const* argv, const char* const* env,
+                          std::string* help_text);
+
+}  // namespace kissvdb

@@ -1,0 +1,36 @@
+// The /v1 API: JSON in, Engine call, JSON out. Handlers never touch storage
+// directly; they parse and validate the request shape, call the Engine, and
+// render its result. The route table is in routes.cc.
+#pragma once
+
+#include "http/request.h"
+#include "http/router.h"
+#include "kissvdb/config.h"
+#include "kissvdb/engine.h"
+
+namespace kissvdb::api {
+
+struct ApiContext {
+  Engine* engine = nullptr;
+  const Config* config = nullptr;
+};
+
+// Registers every /v1 model route (the built-in health/metrics routes are
+// registered by the http module).
+void RegisterRoutes(http::Router& router, const ApiContext& ctx);
+
+using http::Request;
+using http::Responder;
+
+// state.cc
+void ListState(const ApiContext& ctx, Request& req, const Responder& res);
+void GetState(const ApiContext& ctx, Request& req, const Responder& res);
+void PutState(const ApiContext& ctx, Request& req, const Responder& res);
+void DeleteState(const ApiContext& ctx, Request& req, const Responder& res);
+void BatchPutState(const ApiContext& ctx, Request& req, const Responder& res);
+
+// events.cc
+void AppendEvent(const ApiContext& ctx, Request& req, const Responder& res);
+void ReadLog(const ApiContext& ctx, Request& req, const Responder& res);
+
+}  // namespace kissvdb::api

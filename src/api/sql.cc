@@ -1,0 +1,102 @@
+// /v1/sql/*: parse the body, run it on the SqlDatabase, render the result.
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "api/json_args.h"
+#include "api/sql_routes.h"
+#include "sql/sql_database.h"
+
+namespace kissvdb::api {
+
+namespace {
+
+// ApiContext::sql, or null. Transitional: until api.h declares the member,
+// this compiles to null (every route 404 not_enabled) instead of breaking
+// the shared build; once it exists, `SqlOf(ctx)` is just `ctx.sql`.
+template <typename Ctx>
+auto SqlOf(const Ctx& ctx, int) -> decltype(ctx.sql) {
+  return ctx.sql;
+}
+template <typename Ctx>
+sql::SqlDatabase* SqlOf(const Ctx&, long) {
+  return nullptr;
+}
+sql::SqlDatabase* SqlOf(const ApiContext& ctx) { return SqlOf(ctx, 0); }
+
+Status NotEnabled() {
+  return Status(Code::kNotEnabled, "SQL is disabled on this server (sqlite_enabled=false)");
+}
+
+// {sql, params?} from one JSON object; `where` prefixes errors ("" or
+// "statements[i].").
+Result<sql::SqlStatement> ParseStatement(const Json& obj, const std::string& where) {
+  if (!obj.is_object()) return Status::InvalidArgument(where + "must be a JSON object with sql and params");
+  auto text = RequiredString(obj, "sql");
+  if (!text.ok()) return Status::InvalidArgument(where + text.status().message());
+  sql::SqlStatement statement;
+  statement.sql = std::move(text.value());
+  auto params = obj.find("params");
+  if (params != obj.end()) {
+    if (!params->is_null() && !params->is_array() && !params->is_object()) {
+      return Status::InvalidArgument(where + "params must be an array (positional) or an object (named)");
+    }
+    statement.params = *params;
+  }
+  return statement;
+}
+
+// The body of /query and /exec.
+Result<sql::SqlStatement> ParseSingle(Request& req) {
+  auto body = ObjectBody(req);
+  if (!body.ok()) return body.status();
+  return ParseStatement(*body, "");
+}
+
+}  // namespace
+
+void SqlQuery(const ApiContext& ctx, Request& req, const Responder& res) {
+  sql::SqlDatabase* db = SqlOf(ctx);
+  if (db == nullptr) return res.Error(NotEnabled());
+  auto statement = ParseSingle(req);
+  if (!statement.ok()) return res.Error(statement.status());
+  auto result = db->Query(statement->sql, statement->params);
+  if (!result.ok()) return res.Error(result.status());
+  res.Send(http::Response::Ok(
+      Json{{"rows", std::move(result->rows)}, {"columns", sql::ColumnsJson(result->columns)}}));
+}
+
+void SqlExec(const ApiContext& ctx, Request& req, const Responder& res) {
+  sql::SqlDatabase* db = SqlOf(ctx);
+  if (db == nullptr) return res.Error(NotEnabled());
+  auto statement = ParseSingle(req);
+  if (!statement.ok()) return res.Error(statement.status());
+  auto result = db->Exec(statement->sql, statement->params);
+  if (!result.ok()) return res.Error(result.status());
+  res.Send(http::Response::Ok(sql::ExecResultJson(*result)));
+}
+
+void SqlTransaction(const ApiContext& ctx, Request& req, const Responder& res) {
+  sql::SqlDatabase* db = SqlOf(ctx);
+  if (db == nullptr) return res.Error(NotEnabled());
+  auto body = ObjectBody(req);
+  if (!body.ok()) return res.Error(body.status());
+  auto list = body->find("statements");
+  if (list == body->end() || !list->is_array()) {
+    return res.Error(Status::InvalidArgument("statements is required and must be an array of {sql, params}"));
+  }
+  std::vector<sql::SqlStatement> statements;
+  statements.reserve(list->size());
+  for (size_t i = 0; i < list->size(); ++i) {
+    auto statement = ParseStatement((*list)[i], "statements[" + std::to_string(i) + "].");
+    if (!statement.ok()) return res.Error(statement.status());
+    statements.push_back(std::move(statement.value()));
+  }
+  auto results = db->Transaction(statements);
+  if (!results.ok()) return res.Error(results.status());
+  Json out = Json::array();
+  for (const sql::ExecResult& r : *results) out.push_back(sql::ExecResultJson(r));
+  res.Send(http::Response::Ok(Json{{"results", std::move(out)}}));
+}
+
+}  // namespace kissvdb::api

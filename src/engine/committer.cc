@@ -1,0 +1,173 @@
+#include "engine/committer.h"
+
+#include <spdlog/spdlog.h>
+
+namespace kissvdb {
+
+namespace {
+// Upper bound on one group, so a flood of writers still gets regular
+// acknowledgements and the LMDB transaction stays small.
+constexpr size_t kMaxGroup = 4096;
+}  // namespace
+
+Committer::Committer(wal::Log& log, Materializer& materializer, Clock& clock, const Config& config)
+    : log_(log),
+      materializer_(materializer),
+      clock_(clock),
+      durability_(config.durability),
+      sync_interval_(config.sync_interval_ms),
+      last_sync_(std::chrono::steady_clock::now()) {}
+
+Committer::~Committer() { Stop(); }
+
+void Committer::Start() { thread_ = std::thread([this] { Loop(); }); }
+
+void Committer::Stop() {
+  {
+    std::lock_guard lk(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void Committer::Submit(WriteRequest request) {
+  {
+    std::lock_guard lk(mu_);
+    if (!stopping_) {
+      queue_.push_back(std::move(request));
+      if (queue_.size() == 1) cv_.notify_one();
+      return;
+    }
+  }
+  request.done(Status::Unavailable("the server is shutting down"));
+}
+
+void Committer::RunTask(std::function<void()> task) {
+  {
+    std::lock_guard lk(mu_);
+    tasks_.push_back(std::move(task));
+  }
+  cv_.notify_one();
+}
+
+void Committer::AddListener(CommitListener listener) {
+  std::lock_guard lk(mu_);
+  listeners_.push_back(std::move(listener));
+}
+
+void Committer::Loop() {
+  std::vector<WriteRequest> group;
+  std::vector<std::function<void()>> tasks;
+  for (;;) {
+    {
+      std::unique_lock lk(mu_);
+      auto ready = [&] { return !queue_.empty() || !tasks_.empty() || stopping_; };
+      if (durability_ == Durability::kInterval && unsynced_) {
+        cv_.wait_until(lk, last_sync_ + sync_interval_, ready);
+      } else {
+        cv_.wait(lk, ready);
+      }
+      while (!tasks_.empty()) {
+        tasks.push_back(std::move(tasks_.front()));
+        tasks_.pop_front();
+      }
+      while (!queue_.empty() && group.size() < kMaxGroup) {
+        group.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+      if (group.empty() && tasks.empty() && stopping_) break;
+    }
+    for (auto& task : tasks) task();
+    tasks.clear();
+    if (!group.empty()) {
+      CommitGroup(group);
+      group.clear();
+    }
+    if (unsynced_ && std::chrono::steady_clock::now() - last_sync_ >= sync_interval_ && failed_.ok()) {
+      Status st = log_.Sync();
+      if (!st.ok()) {
+        spdlog::critical("WAL fsync failed, refusing further writes: {}", st.ToString());
+        failed_ = st;
+      }
+      unsynced_ = false;
+      last_sync_ = std::chrono::steady_clock::now();
+    }
+  }
+  if (unsynced_ && failed_.ok()) {
+    Status st = log_.Sync();
+    if (!st.ok()) spdlog::error("final WAL fsync failed: {}", st.ToString());
+  }
+}
+
+Status Committer::Persist(std::vector<Event>& events) {
+  KISSVDB_RETURN_IF_ERROR(log_.Append(events));
+  switch (durability_) {
+    case Durability::kAlways:
+      return log_.Sync();
+    case Durability::kInterval:
+      unsynced_ = true;
+      log_.MarkWritten();
+      return Status::OK();
+    case Durability::kNone:
+      log_.MarkWritten();
+      return Status::OK();
+  }
+  return Status::OK();
+}
+
+void Committer::CommitGroup(std::vector<WriteRequest>& group) {
+  auto complete_all = [&](const std::vector<Status>& statuses) {
+    for (size_t i = 0; i < group.size(); ++i) group[i].done(statuses[i]);
+  };
+  std::vector<Status> statuses(group.size());
+  if (!failed_.ok()) {
+    Status st(Code::kUnavailable, "writes are disabled after a log failure: " + failed_.message());
+    complete_all(std::vector<Status>(group.size(), st));
+    return;
+  }
+  auto root = kv::Txn::Begin(materializer_.env(), /*read_only=*/false);
+  if (!root.ok()) {
+    complete_all(std::vector<Status>(group.size(), root.status()));
+    return;
+  }
+  WriteContext ctx(materializer_, *root, log_.next_offset(), clock_.NowMs());
+  for (size_t i = 0; i < group.size(); ++i) {
+    statuses[i] = ctx.Atomically([&] { return group[i].prepare(ctx); });
+  }
+  std::vector<Event>& events = ctx.events();
+  if (events.empty()) {
+    root->Abort();
+    complete_all(statuses);
+    return;
+  }
+  Status st = Persist(events);
+  if (st.ok()) st = materializer_.SetAppliedOffset(*root, events.back().offset);
+  if (st.ok()) st = root->Commit();
+  if (!st.ok()) {
+    // The log may now hold events the state does not: only a restart (which
+    // replays the log) can tell. Stop taking writes.
+    spdlog::critical("commit of offsets {}..{} failed, refusing further writes: {}", events.front().offset,
+                     events.back().offset, st.ToString());
+    failed_ = st;
+    root->Abort();
+    Status reply(st.code() == Code::kInsufficientStorage ? st.code() : Code::kUnavailable,
+                 "write not durable: " + st.message());
+    for (auto& s : statuses) {
+      if (s.ok()) s = reply;
+    }
+    complete_all(statuses);
+    return;
+  }
+  batches_.fetch_add(1, std::memory_order_relaxed);
+  events_.fetch_add(events.size(), std::memory_order_relaxed);
+  std::vector<CommitListener> listeners;
+  {
+    std::lock_guard lk(mu_);
+    listeners = listeners_;
+  }
+  for (const auto& listener : listeners) listener(events);
+  complete_all(statuses);
+}
+
+}  // namespace kissvdb

@@ -1,0 +1,85 @@
+// Committer: the commit thread and its queue; group commit lives here.
+//
+// Writers enqueue a WriteRequest and return. The commit thread takes every
+// request queued so far as one group, runs each request's prepare() in its
+// own nested LMDB transaction (a failed one is undone alone), appends all
+// emitted events to the WAL with a single write, makes them durable with a
+// single fdatasync, commits the LMDB transaction together with the new
+// applied offset, then notifies listeners and completes every request.
+// A request is therefore acknowledged only after its events are durable, and
+// many writers share one fsync (the LevelDB DBImpl::Write idea).
+//
+// A failed append or sync is fatal for the log (the PostgreSQL fsync
+// lesson: after a failed fsync the page cache state is unknown). The
+// committer then fails every later write with `unavailable` until restart.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "engine/materializer.h"
+#include "engine/wal/log.h"
+#include "engine/write_context.h"
+#include "kissvdb/clock.h"
+#include "kissvdb/config.h"
+#include "kissvdb/engine.h"
+
+namespace kissvdb {
+
+struct WriteRequest {
+  // Validates and emits events. Runs on the commit thread, in queue order.
+  std::function<Status(WriteContext&)> prepare;
+  // Called once with prepare's status, after durability (or failure).
+  std::function<void(Status)> done;
+};
+
+class Committer {
+ public:
+  Committer(wal::Log& log, Materializer& materializer, Clock& clock, const Config& config);
+  ~Committer();
+
+  void Start();
+  // Completes everything queued, then stops the thread.
+  void Stop();
+
+  void Submit(WriteRequest request);
+  // Runs `task` on the commit thread between groups (log maintenance).
+  void RunTask(std::function<void()> task);
+  void AddListener(CommitListener listener);
+
+  uint64_t batches() const { return batches_.load(); }
+  uint64_t events() const { return events_.load(); }
+
+ private:
+  void Loop();
+  void CommitGroup(std::vector<WriteRequest>& group);
+  Status Persist(std::vector<Event>& events);
+
+  wal::Log& log_;
+  Materializer& materializer_;
+  Clock& clock_;
+  const Durability durability_;
+  const std::chrono::milliseconds sync_interval_;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<WriteRequest> queue_;
+  std::deque<std::function<void()>> tasks_;
+  bool stopping_ = false;
+  std::thread thread_;
+
+  std::vector<CommitListener> listeners_;  // guarded by mu_ for add, read on thread
+  Status failed_;                          // set once; commit thread only
+  bool unsynced_ = false;                  // kInterval: written, not yet synced
+  std::chrono::steady_clock::time_point last_sync_;
+  std::atomic<uint64_t> batches_{0};
+  std::atomic<uint64_t> events_{0};
+};
+
+}  // namespace kissvdb

@@ -1,0 +1,100 @@
+#include "engine/materializer.h"
+
+#include <cstdio>
+#include <string_view>
+
+namespace kissvdb {
+
+namespace {
+constexpr std::string_view kAppliedOffsetKey = "applied_offset";
+
+// FNV-1a 64 and a second multiplicative hash; together enough to tell two
+// materializations apart in tests (not a security digest).
+struct Digester {
+  uint64_t a = 1469598103934665603ull;
+  uint64_t b = 0x9e3779b97f4a7c15ull;
+  void Add(std::string_view s) {
+    for (unsigned char c : s) {
+      a = (a ^ c) * 1099511628211ull;
+      b = (b + c + 1) * 0xff51afd7ed558ccdull;
+      b ^= b >> 29;
+    }
+    a = (a ^ 0xff) * 1099511628211ull;  // separator, so ("ab","c") != ("a","bc")
+  }
+};
+}  // namespace
+
+Result<std::unique_ptr<Materializer>> Materializer::Open(kv::LmdbEnv& env) {
+  auto txn = kv::Txn::Begin(env, /*read_only=*/false);
+  if (!txn.ok()) return txn.status();
+  auto state = kv::StateStore::Open(*txn);
+  if (!state.ok()) return state.status();
+  auto meta = txn->OpenDb("meta", MDB_CREATE);
+  if (!meta.ok()) return meta.status();
+  KISSVDB_RETURN_IF_ERROR(txn->Commit());
+  return std::unique_ptr<Materializer>(new Materializer(env, *state, *meta));
+}
+
+Status Materializer::ApplyToTxn(kv::Txn& txn, const Event& event) {
+  const Json& d = event.data;
+  try {
+    if (event.type == event_type::kStateUpdated) {
+      uint64_t expires = d.contains("expires_at_ms") && d["expires_at_ms"].is_number()
+                             ? d["expires_at_ms"].get<uint64_t>()
+                             : 0;
+      return state_.ApplyPut(txn, d.at("key").get_ref<const std::string&>(), d.at("revision").get<uint64_t>(),
+                             expires, d.at("value").dump());
+    }
+    if (event.type == event_type::kStateDeleted) {
+      return state_.ApplyDelete(txn, d.at("key").get_ref<const std::string&>());
+    }
+  } catch (const Json::exception& e) {
+    return Status::Corruption("event " + std::to_string(event.offset) + " (" + event.type +
+                              ") has a malformed payload: " + e.what());
+  }
+  return Status::OK();
+}
+
+Result<uint64_t> Materializer::AppliedOffset(const kv::Txn& txn) const {
+  auto raw = txn.Get(meta_, kAppliedOffsetKey);
+  if (!raw.ok()) return raw.status();
+  if (!raw->has_value()) return uint64_t{0};
+  if ((*raw)->size() != 8) return Status::Corruption("meta.applied_offset is not 8 bytes");
+  return kv::GetU64LE((*raw)->data());
+}
+
+Status Materializer::SetAppliedOffset(kv::Txn& txn, uint64_t offset) {
+  std::string v;
+  kv::PutU64LE(&v, offset);
+  return txn.Put(meta_, kAppliedOffsetKey, v);
+}
+
+Result<std::string> Materializer::Digest(const kv::Txn& txn) const {
+  Digester d;
+  // The unnamed database lists the named ones; walk each of them.
+  MDB_dbi main_dbi;
+  int rc = mdb_dbi_open(txn.get(), nullptr, 0, &main_dbi);
+  if (rc != 0) return kv::LmdbStatus("mdb_dbi_open (main)", rc);
+  auto main_db = kv::Cursor::Open(txn, main_dbi);
+  if (!main_db.ok()) return main_db.status();
+  std::vector<std::string> names;
+  for (bool v = main_db->First(); v; v = main_db->Next()) names.emplace_back(main_db->key());
+  for (const auto& name : names) {
+    MDB_dbi dbi;
+    rc = mdb_dbi_open(txn.get(), name.c_str(), 0, &dbi);
+    if (rc != 0) return kv::LmdbStatus("mdb_dbi_open " + name, rc);
+    d.Add(name);
+    auto c = kv::Cursor::Open(txn, dbi);
+    if (!c.ok()) return c.status();
+    for (bool v = c->First(); v; v = c->Next()) {
+      d.Add(c->key());
+      d.Add(c->value());
+    }
+  }
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%016llx%016llx", static_cast<unsigned long long>(d.a),
+                static_cast<unsigned long long>(d.b));
+  return std::string(buf);
+}
+
+}  // namespace kissvdb

@@ -1,0 +1,48 @@
+// Materializer: applies log events to the stores, in offset order.
+//
+// ApplyToTxn is the single definition of what an event means for the
+// LMDB-backed stores; the commit thread calls it for new events and boot
+// calls it to replay the log tail, so both paths produce identical state.
+// The last applied offset is stored in the same LMDB transaction as the
+// changes ("meta" database), which makes replay exactly-once.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "kissvdb/event.h"
+#include "kissvdb/status.h"
+#include "kv/lmdb.h"
+#include "kv/state_store.h"
+
+namespace kissvdb {
+
+class Materializer {
+ public:
+  // Opens (creating) every named database in one write transaction.
+  static Result<std::unique_ptr<Materializer>> Open(kv::LmdbEnv& env);
+
+  kv::LmdbEnv& env() const { return env_; }
+  const kv::StateStore& state() const { return state_; }
+
+  // Applies one event to the LMDB-backed stores inside `txn`. Event types
+  // no store knows (user events) are ignored: they live only in the log.
+  Status ApplyToTxn(kv::Txn& txn, const Event& event);
+
+  Result<uint64_t> AppliedOffset(const kv::Txn& txn) const;
+  Status SetAppliedOffset(kv::Txn& txn, uint64_t offset);
+
+  // SHA-less but strong-enough digest (two independent 64-bit hashes) over
+  // every key and value of every named database, in key order.
+  Result<std::string> Digest(const kv::Txn& txn) const;
+
+ private:
+  Materializer(kv::LmdbEnv& env, kv::StateStore state, MDB_dbi meta)
+      : env_(env), state_(state), meta_(meta) {}
+  kv::LmdbEnv& env_;
+  kv::StateStore state_;
+  MDB_dbi meta_;
+};
+
+}  // namespace kissvdb

@@ -1,0 +1,66 @@
+// Record codec: one Event <-> the bytes of one log record (format.h,
+// docs/wal-format.md). Pure functions over memory; no I/O.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "kissvdb/event.h"
+#include "kissvdb/status.h"
+
+namespace kissvdb::wal {
+
+// Appends encoded records to a caller-owned buffer. The JSON payload is
+// written straight into the buffer by one long-lived serializer, producing
+// the same bytes as Json::dump() without dump()'s per-call string, adapter
+// and serializer allocations; appending to a buffer with enough capacity
+// allocates nothing.
+//
+// Not thread-safe; one encoder per buffer.
+class RecordEncoder {
+ public:
+  // REQUIRES: *out outlives the encoder.
+  explicit RecordEncoder(std::string* out);
+  RecordEncoder(const RecordEncoder&) = delete;
+  RecordEncoder& operator=(const RecordEncoder&) = delete;
+
+  // Appends the record of `event` (offset, ts_ms, type, data) to *out. On
+  // error *out is left as it was: InvalidArgument for a type longer than
+  // kMaxTypeSize or data that cannot be serialized (e.g. a string that is
+  // not UTF-8), kPayloadTooLarge for a body over kMaxRecordBodySize.
+  Status Append(const Event& event);
+
+ private:
+  std::string* out_;
+  nlohmann::detail::serializer<Json> serializer_;
+};
+
+// A record decoded in place; the views point into the decoded bytes.
+struct RecordView {
+  uint64_t offset = 0;
+  uint64_t ts_ms = 0;
+  std::string_view type;
+  std::string_view payload;  // JSON text
+  size_t size = 0;           // encoded size, header included
+};
+
+enum class RecordStatus {
+  kOk,
+  kIncomplete,   // fewer bytes available than the header (or its length) needs
+  kBadLength,    // length field outside [kRecordFixedBodySize, kMaxRecordBodySize]
+  kBadChecksum,  // stored checksum does not match
+  kBadLayout,    // checksum fine but the type length overruns the body
+};
+const char* RecordStatusName(RecordStatus status);
+
+// Decodes and verifies the record that starts at data[0] given n readable
+// bytes. On kOk fills *rec; bytes past rec->size are not looked at.
+RecordStatus DecodeRecord(const char* data, size_t n, RecordView* rec);
+
+// Fills *event from a verified record, parsing the payload. Corruption if
+// the payload is not JSON (never throws).
+Status ParseEvent(const RecordView& rec, Event* event);
+
+}  // namespace kissvdb::wal

@@ -1,0 +1,83 @@
+// WriteContext: what a mutation sees on the commit thread.
+//
+// A mutation validates against the current state (reading through txn(),
+// which includes every change emitted earlier in the same group) and emits
+// the events that make its change. Emit() applies the event to the LMDB
+// write transaction immediately, so later mutations in the group see it.
+// Atomically() makes a nested transaction: if the function fails, every
+// change and event it made is undone.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "engine/materializer.h"
+#include "kissvdb/event.h"
+#include "kissvdb/status.h"
+#include "kv/lmdb.h"
+
+namespace kissvdb {
+
+class WriteContext {
+ public:
+  WriteContext(Materializer& materializer, kv::Txn& root, uint64_t first_offset, uint64_t now_ms)
+      : materializer_(materializer), txn_(&root), first_offset_(first_offset), now_ms_(now_ms) {}
+
+  uint64_t now_ms() const { return now_ms_; }
+  // The offset the next emitted event will get.
+  uint64_t next_offset() const { return first_offset_ + events_.size(); }
+  // The newest offset in the log as this mutation sees it.
+  uint64_t last_offset() const { return next_offset() - 1; }
+
+  kv::Txn& txn() { return *txn_; }
+  const Materializer& stores() const { return materializer_; }
+
+  // Assigns the next offset, applies the event to the transaction, and
+  // queues it for the log. A failure leaves the transaction in an unknown
+  // state: callers inside Atomically() just return it.
+  Status Emit(std::string type, Json data) {
+    Event ev;
+    ev.offset = next_offset();
+    ev.ts_ms = now_ms_;
+    ev.type = std::move(type);
+    ev.data = std::move(data);
+    KISSVDB_RETURN_IF_ERROR(materializer_.ApplyToTxn(*txn_, ev));
+    events_.push_back(std::move(ev));
+    return Status::OK();
+  }
+
+  // Runs fn all-or-nothing in a nested transaction.
+  Status Atomically(const std::function<Status()>& fn) {
+    auto child = kv::Txn::Begin(materializer_.env(), /*read_only=*/false, txn_);
+    if (!child.ok()) return child.status();
+    kv::Txn* parent = txn_;
+    size_t mark = events_.size();
+    txn_ = &*child;
+    Status st;
+    try {
+      st = fn();
+    } catch (const std::exception& e) {
+      st = Status::Internal(std::string("mutation threw: ") + e.what());
+    }
+    txn_ = parent;
+    if (st.ok()) st = child->Commit();
+    if (!st.ok()) {
+      child->Abort();
+      events_.resize(mark);
+    }
+    return st;
+  }
+
+  std::vector<Event>& events() { return events_; }
+
+ private:
+  Materializer& materializer_;
+  kv::Txn* txn_;
+  uint64_t first_offset_;
+  uint64_t now_ms_;
+  std::vector<Event> events_;
+};
+
+}  // namespace kissvdb

@@ -1,0 +1,105 @@
+#include "kv/state_store.h"
+
+namespace kissvdb::kv {
+
+namespace {
+constexpr size_t kHeader = 16;  // revision + expires_at
+
+std::optional<StateRecordView> Decode(std::string_view raw) {
+  if (raw.size() < kHeader) return std::nullopt;
+  StateRecordView r;
+  r.revision = GetU64LE(raw.data());
+  r.expires_at_ms = GetU64LE(raw.data() + 8);
+  r.value_json = raw.substr(kHeader);
+  return r;
+}
+}  // namespace
+
+Result<StateStore> StateStore::Open(Txn& txn) {
+  auto state = txn.OpenDb("state", MDB_CREATE);
+  if (!state.ok()) return state.status();
+  auto ttl = txn.OpenDb("state_ttl", MDB_CREATE);
+  if (!ttl.ok()) return ttl.status();
+  return StateStore(*state, *ttl);
+}
+
+std::string StateStore::TtlKey(uint64_t expires_at_ms, std::string_view key) {
+  std::string k;
+  k.reserve(8 + key.size());
+  PutU64BE(&k, expires_at_ms);
+  k.append(key);
+  return k;
+}
+
+Result<std::optional<StateRecordView>> StateStore::Get(const Txn& txn, std::string_view key) const {
+  auto raw = txn.Get(state_, key);
+  if (!raw.ok()) return raw.status();
+  if (!raw->has_value()) return std::optional<StateRecordView>();
+  auto rec = Decode(**raw);
+  if (!rec) return Status::Corruption("state record for key is shorter than its header");
+  return rec;
+}
+
+Status StateStore::List(const Txn& txn, std::string_view prefix, std::string_view after, uint32_t limit,
+                        uint64_t now_ms, std::vector<StateRecord>* out) const {
+  auto cursor = Cursor::Open(txn, state_);
+  if (!cursor.ok()) return cursor.status();
+  std::string_view start = after.empty() || after < prefix ? prefix : after;
+  bool valid = start.empty() ? cursor->First() : cursor->Seek(start);
+  if (valid && !after.empty() && cursor->key() == after) valid = cursor->Next();
+  for (; valid && out->size() < limit; valid = cursor->Next()) {
+    std::string_view key = cursor->key();
+    if (key.substr(0, prefix.size()) != prefix) break;
+    auto rec = Decode(cursor->value());
+    if (!rec) return Status::Corruption("state record shorter than its header");
+    if (rec->ExpiredAt(now_ms)) continue;
+    out->push_back(StateRecord{std::string(key), rec->revision, rec->expires_at_ms, std::string(rec->value_json)});
+  }
+  return Status::OK();
+}
+
+Status StateStore::Expired(const Txn& txn, uint64_t now_ms, uint32_t limit,
+                           std::vector<std::pair<std::string, uint64_t>>* out) const {
+  auto cursor = Cursor::Open(txn, ttl_);
+  if (!cursor.ok()) return cursor.status();
+  for (bool valid = cursor->First(); valid && out->size() < limit; valid = cursor->Next()) {
+    std::string_view k = cursor->key();
+    if (k.size() < 8) return Status::Corruption("state_ttl key shorter than 8 bytes");
+    uint64_t at = GetU64BE(k.data());
+    if (at > now_ms) break;
+    out->emplace_back(std::string(k.substr(8)), at);
+  }
+  return Status::OK();
+}
+
+Status StateStore::ApplyPut(Txn& txn, std::string_view key, uint64_t revision, uint64_t expires_at_ms,
+                            std::string_view value_json) {
+  auto old = Get(txn, key);
+  if (!old.ok()) return old.status();
+  if (old->has_value() && (*old)->expires_at_ms != 0 && (*old)->expires_at_ms != expires_at_ms) {
+    auto del = txn.Del(ttl_, TtlKey((*old)->expires_at_ms, key));
+    if (!del.ok()) return del.status();
+  }
+  std::string raw;
+  raw.reserve(kHeader + value_json.size());
+  PutU64LE(&raw, revision);
+  PutU64LE(&raw, expires_at_ms);
+  raw.append(value_json);
+  KISSVDB_RETURN_IF_ERROR(txn.Put(state_, key, raw));
+  if (expires_at_ms != 0) KISSVDB_RETURN_IF_ERROR(txn.Put(ttl_, TtlKey(expires_at_ms, key), ""));
+  return Status::OK();
+}
+
+Status StateStore::ApplyDelete(Txn& txn, std::string_view key) {
+  auto old = Get(txn, key);
+  if (!old.ok()) return old.status();
+  if (!old->has_value()) return Status::OK();
+  if ((*old)->expires_at_ms != 0) {
+    auto del = txn.Del(ttl_, TtlKey((*old)->expires_at_ms, key));
+    if (!del.ok()) return del.status();
+  }
+  auto del = txn.Del(state_, key);
+  return del.ok() ? Status::OK() : del.status();
+}
+
+}  // namespace kissvdb::kv

@@ -1,0 +1,110 @@
+// kissvdb: the daemon.
+//
+// config -> logging -> bind policy and API key -> routes -> HttpServer ->
+// wait for SIGINT/SIGTERM -> graceful stop -> exit 0.
+//
+// Exit codes: 0 after a clean stop or --help; 2 for a configuration error
+// (bad flag, non-loopback bind without an explicit key); 1 when start-up
+// fails otherwise (port in use, unreadable data directory).
+#include <algorithm>
+#include <csignal>
+#include <cstdio>
+#include <string>
+#include <thread>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "http/auth.h"
+#include "http/builtin_routes.h"
+#include "http/router.h"
+#include "http/server.h"
+#include "kissvdb/config.h"
+
+extern char** environ;
+
+namespace {
+
+using namespace kissvdb;
+
+void SetupLogging(const std::string& level) {
+  auto logger = spdlog::stderr_color_mt("kissvdb");
+  spdlog::set_default_logger(logger);
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+  spdlog::set_level(spdlog::level::from_str(level));
+  spdlog::flush_on(spdlog::level::warn);
+}
+
+int Fail(int code, const std::string& message) {
+  std::fprintf(stderr, "kissvdb: %s\n", message.c_str());
+  return code;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string help;
+  Result<Config> loaded = LoadConfig(argc, argv, environ, &help);
+  if (!loaded.ok()) return Fail(2, loaded.status().message());
+  if (!help.empty()) {
+    std::fputs(help.c_str(), stdout);
+    return 0;
+  }
+  const Config config = std::move(loaded).value();
+  SetupLogging(config.log_level);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  // Signals first, so that a SIGTERM during start-up still means "stop cleanly".
+  boost::asio::io_context signal_ioc(1);
+  boost::asio::signal_set signals(signal_ioc, SIGINT, SIGTERM);
+
+  if (Status st = http::CheckBindPolicy(config); !st.ok()) return Fail(2, st.message());
+  http::KeySource key_source;
+  Result<std::string> api_key = http::ResolveApiKey(config, &key_source);
+  if (!api_key.ok()) return Fail(1, "API key: " + api_key.status().ToString());
+  if (key_source != http::KeySource::kConfig) {
+    // The only place a token is ever printed: stdout, once, for the developer.
+    std::printf("dev token: %s (%s %s)\n", api_key.value().c_str(),
+                key_source == http::KeySource::kGenerated ? "generated, saved in" : "from",
+                http::ApiKeyPath(config.data_dir).c_str());
+    std::fflush(stdout);
+  }
+  http::Authenticator auth(api_key.value());
+
+  http::Router router;
+  http::AddBuiltinRoutes(router);
+
+  // ---------------------------------------------------------------------
+  // LEAD: open the storage Engine here (exit 1 if it fails), then register
+  // the /v1 API routes on `router`, e.g.
+  //   api::RegisterRoutes(router, api::ApiContext{engine.get(), &config});
+  // Stored API keys can plug in with auth.SetKeyLookup(...).
+  // ---------------------------------------------------------------------
+
+  http::HttpServer server(http::ServerOptions::FromConfig(config), std::move(router), std::move(auth));
+  if (Status st = server.Start(); !st.ok()) return Fail(1, st.message());
+  spdlog::info("kissvdb {} listening on {}:{} (data dir {}, {} io threads)", KISSVDB_VERSION,
+               config.bind, server.port(), config.data_dir,
+               config.io_threads ? config.io_threads : std::max(1u, std::thread::hardware_concurrency()));
+
+  int signal_number = 0;
+  signals.async_wait([&](const boost::system::error_code& ec, int sig) {
+    if (!ec) signal_number = sig;
+  });
+  signal_ioc.run();
+  spdlog::info("received signal {}; stopping", signal_number);
+
+  server.Stop();
+
+  // ---------------------------------------------------------------------
+  // LEAD: close the Engine here, after the server has stopped (in-flight
+  // requests may still be committing until Stop() returns) and before the
+  // server is destroyed (the engine may still hold Responders).
+  // ---------------------------------------------------------------------
+
+  spdlog::info("stopped");
+  spdlog::shutdown();
+  return 0;
+}

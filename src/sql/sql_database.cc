@@ -1,0 +1,321 @@
+#include "sql/sql_database.h"
+
+#include <cerrno>
+#include <condition_variable>
+#include <cstdio>
+#include <filesystem>
+#include <set>
+
+#include <spdlog/spdlog.h>
+
+#include "sql/connection.h"
+#include "sql/values.h"
+#include "util/file_util.h"
+
+namespace kissvdb::sql {
+
+// The read-only connections. Acquire() blocks until one is free, so at most
+// `read_connections` queries run at once; the rest queue here.
+class ReadPool {
+ public:
+  explicit ReadPool(std::vector<std::unique_ptr<Connection>> conns) : free_(std::move(conns)) {}
+
+  class Lease {
+   public:
+    Lease(ReadPool* pool, std::unique_ptr<Connection> conn) : pool_(pool), conn_(std::move(conn)) {}
+    Lease(const Lease&) = delete;
+    Lease& operator=(const Lease&) = delete;
+    ~Lease() { pool_->Release(std::move(conn_)); }
+    Connection& operator*() const { return *conn_; }
+
+   private:
+    ReadPool* pool_;
+    std::unique_ptr<Connection> conn_;
+  };
+
+  Lease Acquire() {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [this] { return !free_.empty(); });
+    std::unique_ptr<Connection> conn = std::move(free_.back());
+    free_.pop_back();
+    return Lease(this, std::move(conn));
+  }
+
+ private:
+  void Release(std::unique_ptr<Connection> conn) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      free_.push_back(std::move(conn));
+    }
+    cv_.notify_one();
+  }
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<std::unique_ptr<Connection>> free_;
+};
+
+namespace {
+
+Status TooLarge(const std::string& what) {
+  return Status(Code::kPayloadTooLarge, what + "; add a LIMIT or select fewer columns");
+}
+
+// Runs one read-only statement on `conn` and collects its rows.
+Result<QueryResult> RunQuery(Connection& conn, std::string_view sql, const Json& params, const SqlOptions& options) {
+  auto stmt = conn.Prepare(sql);
+  if (!stmt.ok()) return stmt.status();
+  if (!stmt->readonly()) {
+    return Status::InvalidArgument("query only runs read-only statements; use /v1/sql/exec");
+  }
+  sqlite3_stmt* s = stmt->get();
+  KISSVDB_RETURN_IF_ERROR(BindParams(s, params));
+
+  // Columns are read after the first step: a statement from the cache is
+  // re-prepared inside sqlite3_step when the schema changed since.
+  QueryResult result;
+  int ncols = -1;  // not described yet
+  std::vector<std::string> names;
+  auto describe = [&] {
+    ncols = sqlite3_column_count(s);
+    for (int i = 0; i < ncols; ++i) {
+      const char* name = sqlite3_column_name(s, i);
+      const char* decl = sqlite3_column_decltype(s, i);
+      names.push_back(ToValidUtf8(name ? name : ""));
+      result.columns.push_back(
+          SqlColumn{names.back(), decl ? std::optional<std::string>(ToValidUtf8(decl)) : std::nullopt});
+    }
+  };
+
+  size_t bytes = 2;
+  conn.StartTimer();
+  Status failed;
+  while (true) {
+    auto row = conn.Step(*stmt);
+    if (!row.ok()) {
+      failed = row.status();
+      break;
+    }
+    if (ncols < 0) describe();
+    if (!*row) break;
+    if (result.rows.size() >= options.max_rows) {
+      failed = TooLarge("the query returned more than " + std::to_string(options.max_rows) + " rows (max_rows)");
+      break;
+    }
+    Json obj = Json::object();
+    for (int i = 0; i < ncols; ++i) {
+      bytes += names[static_cast<size_t>(i)].size() + 4;
+      obj[names[static_cast<size_t>(i)]] = ColumnJson(s, i, &bytes);
+    }
+    if (bytes > options.max_result_bytes) {
+      failed = TooLarge("the query result is larger than " + std::to_string(options.max_result_bytes) +
+                        " bytes (max_result_bytes)");
+      break;
+    }
+    result.rows.push_back(std::move(obj));
+  }
+  conn.StopTimer();
+  if (!failed.ok()) return failed;
+  return result;
+}
+
+}  // namespace
+
+SqlOptions SqlOptionsFromConfig(const Config& config) {
+  SqlOptions options;
+  options.path = config.sqlite_path.empty() ? (std::filesystem::path(config.data_dir) / "sql.db").string()
+                                            : config.sqlite_path;
+  options.synchronous_full = config.durability == Durability::kAlways;
+  return options;
+}
+
+Json ColumnsJson(const std::vector<SqlColumn>& columns) {
+  Json out = Json::array();
+  for (const SqlColumn& c : columns) {
+    out.push_back(Json{{"name", c.name}, {"decltype", c.decltype_name ? Json(*c.decltype_name) : Json(nullptr)}});
+  }
+  return out;
+}
+
+Json ExecResultJson(const ExecResult& result) {
+  return Json{{"rows_affected", result.rows_affected}, {"last_insert_rowid", result.last_insert_rowid}};
+}
+
+SqlDatabase::SqlDatabase(SqlOptions options) : options_(std::move(options)) {}
+
+SqlDatabase::~SqlDatabase() {
+  readers_.reset();  // readers first, so the writer's close can checkpoint
+  writer_.reset();
+}
+
+Result<std::unique_ptr<SqlDatabase>> SqlDatabase::Open(SqlOptions options) {
+  if (options.path.empty()) return Status::InvalidArgument("the SQLite path is empty");
+  std::string dir = std::filesystem::path(options.path).parent_path().string();
+  if (!dir.empty()) KISSVDB_RETURN_IF_ERROR(file_util::CreateDirs(dir));
+
+  std::unique_ptr<SqlDatabase> db(new SqlDatabase(std::move(options)));
+  auto writer = Connection::Open(db->options_, Connection::Mode::kReadWrite);
+  if (!writer.ok()) return writer.status();
+  db->writer_ = std::move(writer.value());
+  if (db->options_.read_connections > 0) {
+    std::vector<std::unique_ptr<Connection>> readers;
+    for (uint32_t i = 0; i < db->options_.read_connections; ++i) {
+      auto reader = Connection::Open(db->options_, Connection::Mode::kReadOnly);
+      if (!reader.ok()) return reader.status();
+      readers.push_back(std::move(reader.value()));
+    }
+    db->readers_ = std::make_unique<ReadPool>(std::move(readers));
+  }
+  return db;
+}
+
+Result<QueryResult> SqlDatabase::Query(std::string_view sql, const Json& params) {
+  if (readers_) {
+    ReadPool::Lease lease = readers_->Acquire();
+    return RunQuery(*lease, sql, params, options_);
+  }
+  std::lock_guard<std::mutex> lock(write_mu_);
+  return RunQuery(*writer_, sql, params, options_);
+}
+
+Result<ExecResult> SqlDatabase::ExecLocked(std::string_view sql, const Json& params, std::vector<std::string>* tables,
+                                           bool* changed) {
+  Connection& conn = *writer_;
+  auto stmt = conn.Prepare(sql);
+  if (!stmt.ok()) return stmt.status();
+  sqlite3_stmt* s = stmt->get();
+  if (stmt->readonly() && sqlite3_column_count(s) > 0) {
+    return Status::InvalidArgument("exec runs statements that change the database; use /v1/sql/query to read rows");
+  }
+  KISSVDB_RETURN_IF_ERROR(BindParams(s, params));
+
+  sqlite3* db = conn.db();
+  sqlite3_int64 before = sqlite3_total_changes64(db);
+  // DDL that may do nothing (CREATE ... IF NOT EXISTS) is checked against
+  // the schema cookie, so that only real changes are reported.
+  bool ddl = stmt->schema_change();
+  int64_t schema_before = ddl ? conn.SchemaVersion() : 0;
+  conn.StartTimer();
+  Status failed;
+  while (true) {
+    auto row = conn.Step(*stmt);
+    if (!row.ok()) {
+      failed = row.status();
+      break;
+    }
+    if (!*row) break;  // rows from RETURNING are discarded
+  }
+  conn.StopTimer();
+  if (!failed.ok()) return failed;
+  conn.RecordSeen(*stmt);
+
+  sqlite3_int64 after = sqlite3_total_changes64(db);
+  ExecResult result;
+  result.rows_affected = after != before ? sqlite3_changes64(db) : 0;  // changes64 is stale after DDL
+  result.last_insert_rowid = sqlite3_last_insert_rowid(db);
+  // A statement that only turned out to be DDL while running (re-prepared
+  // after a schema change) counts as a change.
+  bool schema_changed = ddl ? conn.SchemaVersion() != schema_before : stmt->schema_change();
+  *changed = after != before || schema_changed;
+  if (*changed) tables->insert(tables->end(), stmt->tables().begin(), stmt->tables().end());
+  return result;
+}
+
+Result<ExecResult> SqlDatabase::Exec(std::string_view sql, const Json& params) {
+  std::lock_guard<std::mutex> lock(write_mu_);
+  std::vector<std::string> tables;
+  bool changed = false;
+  auto result = ExecLocked(sql, params, &tables, &changed);
+  if (writer_->in_transaction()) writer_->Control("ROLLBACK");  // cannot happen: the authorizer refuses BEGIN
+  if (result.ok() && changed) NotifyChange(tables, result->rows_affected, "exec");
+  return result;
+}
+
+Result<std::vector<ExecResult>> SqlDatabase::Transaction(const std::vector<SqlStatement>& statements) {
+  if (statements.empty() || statements.size() > options_.max_transaction_statements) {
+    return Status::InvalidArgument("statements must hold 1.." + std::to_string(options_.max_transaction_statements) +
+                                   " items");
+  }
+  std::lock_guard<std::mutex> lock(write_mu_);
+  KISSVDB_RETURN_IF_ERROR(writer_->Control("BEGIN IMMEDIATE"));
+  std::vector<ExecResult> results;
+  std::vector<std::string> tables;
+  bool changed_any = false;
+  int64_t rows = 0;
+  for (size_t i = 0; i < statements.size(); ++i) {
+    bool changed = false;
+    auto r = ExecLocked(statements[i].sql, statements[i].params, &tables, &changed);
+    if (!r.ok()) {
+      // An interrupted or failed statement may already have ended the
+      // transaction (SQLite rolls back on some errors).
+      if (writer_->in_transaction()) writer_->Control("ROLLBACK");
+      return Status(r.status().code(), "statements[" + std::to_string(i) + "]: " + r.status().message() +
+                                           " (the transaction was rolled back)");
+    }
+    changed_any = changed_any || changed;
+    rows += r->rows_affected;
+    results.push_back(r.value());
+  }
+  Status commit = writer_->Control("COMMIT");
+  if (!commit.ok()) {
+    if (writer_->in_transaction()) writer_->Control("ROLLBACK");
+    return commit;
+  }
+  if (changed_any) NotifyChange(tables, rows, "transaction");
+  return results;
+}
+
+void SqlDatabase::NotifyChange(const std::vector<std::string>& tables, int64_t rows, const char* statement) {
+  if (!options_.on_change) return;
+  std::set<std::string> unique(tables.begin(), tables.end());
+  Json info{{"tables", Json(std::vector<std::string>(unique.begin(), unique.end()))},
+            {"rows_affected", rows},
+            {"statement", statement}};
+  try {
+    options_.on_change(info);
+  } catch (const std::exception& e) {
+    spdlog::warn("sql: change callback threw: {}", e.what());
+  }
+}
+
+Status SqlDatabase::Backup(const std::string& dest_path) {
+  std::string tmp = dest_path + ".tmp";
+  std::remove(tmp.c_str());
+  sqlite3* dest = nullptr;
+  int rc = sqlite3_open_v2(tmp.c_str(), &dest, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
+  if (rc != SQLITE_OK) {
+    Status st = SqliteStatus(dest, rc, "backup: open " + tmp);
+    sqlite3_close_v2(dest);
+    return Status(Code::kPersistenceError, st.message());
+  }
+  auto copy = [&](Connection& source) {
+    sqlite3_backup* backup = sqlite3_backup_init(dest, "main", source.db(), "main");
+    if (backup == nullptr) return SqliteStatus(dest, sqlite3_errcode(dest), "backup");
+    sqlite3_backup_step(backup, -1);  // everything, in one read transaction
+    int finish = sqlite3_backup_finish(backup);
+    return finish == SQLITE_OK ? Status::OK() : SqliteStatus(dest, finish, "backup");
+  };
+  Status st;
+  if (readers_) {
+    ReadPool::Lease lease = readers_->Acquire();
+    st = copy(*lease);
+  } else {
+    std::lock_guard<std::mutex> lock(write_mu_);
+    st = copy(*writer_);
+  }
+  rc = sqlite3_close(dest);  // the copy's commit was synced (synchronous=FULL by default)
+  if (st.ok() && rc != SQLITE_OK) st = Status::IOError("backup: close " + tmp + " failed");
+  if (!st.ok()) {
+    std::remove(tmp.c_str());
+    return Status(st.code() == Code::kSqliteError ? Code::kPersistenceError : st.code(), st.message());
+  }
+  if (std::rename(tmp.c_str(), dest_path.c_str()) != 0) {
+    int err = errno;
+    std::remove(tmp.c_str());
+    return file_util::ErrnoStatus("rename", dest_path, err);
+  }
+  std::string dir = std::filesystem::path(dest_path).parent_path().string();
+  return file_util::SyncDir(dir.empty() ? "." : dir);
+}
+
+}  // namespace kissvdb::sql
