@@ -6,22 +6,23 @@
 // Exit codes: 0 after a clean stop or --help; 2 for a configuration error
 // (bad flag, non-loopback bind without an explicit key); 1 when start-up
 // fails otherwise (port in use, unreadable data directory).
-#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <string>
-#include <thread>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include "api/api.h"
 #include "http/auth.h"
 #include "http/builtin_routes.h"
 #include "http/router.h"
 #include "http/server.h"
 #include "kissvdb/config.h"
+#include "kissvdb/engine.h"
+#include "sql/sql_database.h"
 
 extern char** environ;
 
@@ -76,18 +77,30 @@ int main(int argc, char** argv) {
   http::Router router;
   http::AddBuiltinRoutes(router);
 
-  // ---------------------------------------------------------------------
-  // LEAD: open the storage Engine here (exit 1 if it fails), then register
-  // the /v1 API routes on `router`, e.g.
-  //   api::RegisterRoutes(router, api::ApiContext{engine.get(), &config});
-  // Stored API keys can plug in with auth.SetKeyLookup(...).
-  // ---------------------------------------------------------------------
+  // Storage: the engine (log + stores), then SQL, then the /v1 routes.
+  EngineOptions engine_options;
+  engine_options.config = config;
+  Result<std::unique_ptr<Engine>> opened = Engine::Open(engine_options);
+  if (!opened.ok()) return Fail(1, "cannot open data dir " + config.data_dir + ": " + opened.status().ToString());
+  std::unique_ptr<Engine> engine = std::move(opened).value();
+
+  std::unique_ptr<sql::SqlDatabase> sql_db;
+  if (config.sqlite_enabled) {
+    sql::SqlOptions sql_options = sql::SqlOptionsFromConfig(config);
+    Engine* eng = engine.get();
+    sql_options.on_change = [eng](const Json& info) {  // must not block: AppendEvent is async
+      eng->AppendSystemEvent("sql", info);
+    };
+    auto sql_opened = sql::SqlDatabase::Open(std::move(sql_options));
+    if (!sql_opened.ok()) return Fail(1, "SQL: " + sql_opened.status().ToString());
+    sql_db = std::move(sql_opened).value();
+  }
+  api::RegisterRoutes(router, api::ApiContext{engine.get(), &config, sql_db.get()});
 
   http::HttpServer server(http::ServerOptions::FromConfig(config), std::move(router), std::move(auth));
   if (Status st = server.Start(); !st.ok()) return Fail(1, st.message());
   spdlog::info("kissvdb {} listening on {}:{} (data dir {}, {} io threads)", KISSVDB_VERSION,
-               config.bind, server.port(), config.data_dir,
-               config.io_threads ? config.io_threads : std::max(1u, std::thread::hardware_concurrency()));
+               config.bind, server.port(), config.data_dir, server.io_threads());
 
   int signal_number = 0;
   signals.async_wait([&](const boost::system::error_code& ec, int sig) {
@@ -98,11 +111,10 @@ int main(int argc, char** argv) {
 
   server.Stop();
 
-  // ---------------------------------------------------------------------
-  // LEAD: close the Engine here, after the server has stopped (in-flight
-  // requests may still be committing until Stop() returns) and before the
-  // server is destroyed (the engine may still hold Responders).
-  // ---------------------------------------------------------------------
+  // In-flight requests have finished; the engine completes queued writes,
+  // checkpoints and closes its files.
+  sql_db.reset();
+  engine->Close();
 
   spdlog::info("stopped");
   spdlog::shutdown();

@@ -30,6 +30,7 @@
 #include "kissvdb/config.h"
 #include "kissvdb/event.h"
 #include "kissvdb/status.h"
+#include "vector/types.h"  // value types only; hnswlib stays inside src/vector/
 
 namespace kissvdb {
 
@@ -60,6 +61,71 @@ struct StatePutResult {
 
 // One item of a batch: its own result or its own error.
 using StateBatchResult = std::vector<Result<StatePutResult>>;
+
+// ---- Vector model ---------------------------------------------------------
+
+enum class VectorWriteKind {
+  kAdd,     // the id must not exist (409 already_exists)
+  kUpsert,  // insert or replace
+  kUpdate,  // the id must exist; omitted fields keep their value
+};
+
+struct VectorWrite {
+  std::string id;
+  std::optional<std::vector<float>> vector;  // required for add/upsert
+  std::optional<Json> meta;                  // add/upsert: absent = null
+};
+
+// One Status per item of a batch, in order.
+using VectorBatchResult = std::vector<Status>;
+
+// ---- Document model -------------------------------------------------------
+
+struct DocItem {
+  std::string id;
+  uint64_t revision = 0;
+  std::string doc_json;  // the stored document, serialized (object keys sorted)
+};
+
+struct DocPut {
+  std::string collection;
+  std::string id;
+  Json doc;                             // must be a JSON object
+  std::optional<uint64_t> if_revision;  // CAS; 0 = only if the document is absent
+};
+
+// RFC 7386 JSON Merge Patch of one document (null members remove fields).
+struct DocPatch {
+  std::string collection;
+  std::string id;
+  Json patch;                           // must be a JSON object
+  std::optional<uint64_t> if_revision;  // CAS; 0 = only if absent (creates it from the patch)
+  bool upsert = false;                  // a missing document is created from the patch, else NotFound
+};
+
+struct DocSort {
+  std::string field;  // top-level or dotted path
+  bool descending = false;
+};
+
+struct DocQuery {
+  std::string collection;
+  Json filter;  // null or a filter object (src/util/json_filter.h)
+  std::optional<DocSort> sort;
+  std::string cursor;  // next_cursor of the previous page; "" = first page
+  uint32_t limit = 20;
+};
+
+struct DocPage {
+  std::vector<DocItem> documents;
+  std::string next_cursor;  // "" on the last page
+  Json plan;                // find: {"used": "index"|"scan", ..., "examined": n}
+};
+
+struct DocCollectionInfo {
+  std::string collection;
+  uint64_t count = 0;
+};
 
 // ---- Events ---------------------------------------------------------------
 
@@ -110,11 +176,54 @@ class Engine {
   virtual Result<std::vector<StateItem>> ListState(const std::string& prefix, const std::string& after,
                                                    uint32_t limit) const = 0;
 
+  // ---- Vectors ----
+  virtual void CreateVectorCollection(vector::CollectionSpec spec, Callback<vector::CollectionSpec> done) = 0;
+  virtual void DropVectorCollection(std::string collection, Callback<bool> done) = 0;
+  // Writes items to one collection. NotFound for the whole call when the
+  // collection does not exist. Non-atomic: each item succeeds or fails on
+  // its own (per-item Status). Atomic: all or nothing, the first failure is
+  // the call's Status (naming the item).
+  virtual void WriteVectors(std::string collection, VectorWriteKind kind, std::vector<VectorWrite> items,
+                            bool atomic, Callback<VectorBatchResult> done) = 0;
+  virtual void DeleteVectors(std::string collection, std::vector<std::string> ids, bool atomic,
+                             Callback<VectorBatchResult> done) = 0;
+  virtual Result<vector::VectorRecord> GetVector(const std::string& collection, const std::string& id) const = 0;
+  // The request's k/ef/vector are validated against the collection and the
+  // configured limits.
+  virtual Result<std::vector<vector::SearchHit>> SearchVectors(const std::string& collection,
+                                                               const vector::SearchRequest& request,
+                                                               vector::SearchStats* stats = nullptr) const = 0;
+  virtual Result<vector::CollectionInfo> VectorCollection(const std::string& collection) const = 0;
+  virtual std::vector<vector::CollectionInfo> ListVectorCollections() const = 0;
+
+  // ---- Documents ----
+  // Revisions start at 1 and rise by 1 per write; a delete removes the
+  // document, so a later put starts again at 1. if_revision mismatches are
+  // RevisionMismatch naming the current revision.
+  virtual void PutDoc(DocPut put, Callback<DocItem> done) = 0;
+  virtual void PatchDoc(DocPatch patch, Callback<DocItem> done) = 0;
+  // false (and no event) when the document is absent.
+  virtual void DeleteDoc(std::string collection, std::string id, std::optional<uint64_t> if_revision,
+                         Callback<bool> done) = 0;
+  // The number of documents dropped; 0 (and no event) when the collection
+  // is empty or unknown.
+  virtual void DropDocCollection(std::string collection, Callback<uint64_t> done) = 0;
+  virtual Result<DocItem> GetDoc(const std::string& collection, const std::string& id) const = 0;
+  virtual Result<DocPage> FindDocs(const DocQuery& query) const = 0;
+  // Every document in id order (keyset pages).
+  virtual Result<DocPage> ListDocs(const std::string& collection, const std::string& cursor,
+                                   uint32_t limit) const = 0;
+  virtual Result<std::vector<DocCollectionInfo>> ListDocCollections() const = 0;
+
   // ---- User events ----
   // Appends {type, data}. With expected_offset, commits only if the newest
   // offset in the log equals it (optimistic append), else Conflict.
   virtual void AppendEvent(std::string type, Json data, std::optional<uint64_t> expected_offset,
                            Callback<Event> done) = 0;
+  // Logs an event of a built-in type for a subsystem that is not itself
+  // event-sourced (SQL announces each write as a `sql` event). Fire and
+  // forget: a failure is only logged.
+  virtual void AppendSystemEvent(std::string type, Json data) = 0;
   // Events with offset > since, at most limit. Gone (`compacted`) if events
   // after `since` were removed by retention.
   virtual Result<EventPage> ReadEvents(uint64_t since, uint32_t limit) const = 0;

@@ -35,12 +35,14 @@ inline constexpr const char* kStateUpdated = "state_updated";
 inline constexpr const char* kStateDeleted = "state_deleted";
 inline constexpr const char* kDocUpdated = "doc_updated";
 inline constexpr const char* kDocDeleted = "doc_deleted";
+inline constexpr const char* kDocCollectionDropped = "doc_collection_dropped";
 inline constexpr const char* kVectorCollectionCreated = "vector_collection_created";
 inline constexpr const char* kVectorCollectionDropped = "vector_collection_dropped";
 inline constexpr const char* kVectorAdded = "vector_added";
 inline constexpr const char* kVectorUpserted = "vector_upserted";
 inline constexpr const char* kVectorUpdated = "vector_updated";
 inline constexpr const char* kVectorDeleted = "vector_deleted";
+inline constexpr const char* kSql = "sql";
 }  // namespace event_type
 
 }  // namespace kissvdb

@@ -8,11 +8,16 @@
 #include "kissvdb/config.h"
 #include "kissvdb/engine.h"
 
+namespace kissvdb::sql {
+class SqlDatabase;
+}  // namespace kissvdb::sql
+
 namespace kissvdb::api {
 
 struct ApiContext {
   Engine* engine = nullptr;
   const Config* config = nullptr;
+  sql::SqlDatabase* sql = nullptr;  // null when sqlite_enabled=false (routes answer 404 not_enabled)
 };
 
 // Registers every /v1 model route (the built-in health/metrics routes are

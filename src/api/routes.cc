@@ -2,6 +2,9 @@
 // writes, in one place (the Redis command-table idea). Health and metrics
 // are registered by http/builtin_routes.cc.
 #include "api/api.h"
+#include "api/doc_routes.h"
+#include "api/sql_routes.h"
+#include "api/vector_routes.h"
 
 namespace kissvdb::api {
 
@@ -21,9 +24,36 @@ void RegisterRoutes(http::Router& router, const ApiContext& ctx) {
       {Verb::get, "/v1/state/{key}", "state.get", false, GetState},
       {Verb::put, "/v1/state/{key}", "state.put", true, PutState},
       {Verb::delete_, "/v1/state/{key}", "state.delete", true, DeleteState},
+      // Documents ("find" beats {id} for POST: literal segments win)
+      {Verb::get, "/v1/doc", "doc.collections", false, ListDocCollections},
+      {Verb::get, "/v1/doc/{collection}", "doc.list", false, ListDocs},
+      {Verb::delete_, "/v1/doc/{collection}", "doc.drop", true, DropDocCollection},
+      {Verb::post, "/v1/doc/{collection}/find", "doc.find", false, FindDocs},
+      {Verb::get, "/v1/doc/{collection}/{id}", "doc.get", false, GetDoc},
+      {Verb::put, "/v1/doc/{collection}/{id}", "doc.put", true, PutDoc},
+      {Verb::patch, "/v1/doc/{collection}/{id}", "doc.patch", true, PatchDoc},
+      {Verb::delete_, "/v1/doc/{collection}/{id}", "doc.delete", true, DeleteDoc},
       // Events
       {Verb::post, "/v1/events", "events.append", true, AppendEvent},
       {Verb::get, "/v1/log", "log.read", false, ReadLog},
+      // Vectors
+      {Verb::get, "/v1/vector", "vector.list", false, ListVectorCollections},
+      {Verb::post, "/v1/vector/{collection}", "vector.create", true, CreateVectorCollection},
+      {Verb::get, "/v1/vector/{collection}", "vector.info", false, GetVectorCollection},
+      {Verb::delete_, "/v1/vector/{collection}", "vector.drop", true, DropVectorCollection},
+      {Verb::post, "/v1/vector/{collection}/add", "vector.add", true, AddVector},
+      {Verb::post, "/v1/vector/{collection}/upsert", "vector.upsert", true, UpsertVector},
+      {Verb::post, "/v1/vector/{collection}/update", "vector.update", true, UpdateVector},
+      {Verb::post, "/v1/vector/{collection}/delete", "vector.delete", true, DeleteVector},
+      {Verb::post, "/v1/vector/{collection}/upsert_batch", "vector.upsert_batch", true, UpsertVectorBatch},
+      {Verb::post, "/v1/vector/{collection}/delete_batch", "vector.delete_batch", true, DeleteVectorBatch},
+      {Verb::get, "/v1/vector/{collection}/get", "vector.get", false, GetVector},
+      {Verb::post, "/v1/vector/{collection}/search", "vector.search", false, SearchVectors},
+      {Verb::post, "/v1/vector/{collection}/search_batch", "vector.search_batch", false, SearchVectorsBatch},
+      // SQL
+      {Verb::post, "/v1/sql/query", "sql.query", false, SqlQuery},
+      {Verb::post, "/v1/sql/exec", "sql.exec", true, SqlExec},
+      {Verb::post, "/v1/sql/transaction", "sql.transaction", true, SqlTransaction},
   };
   for (const Entry& e : kRoutes) {
     http::RouteInfo info;

@@ -11,19 +11,6 @@ namespace kissvdb::api {
 
 namespace {
 
-// ApiContext::sql, or null. Transitional: until api.h declares the member,
-// this compiles to null (every route 404 not_enabled) instead of breaking
-// the shared build; once it exists, `SqlOf(ctx)` is just `ctx.sql`.
-template <typename Ctx>
-auto SqlOf(const Ctx& ctx, int) -> decltype(ctx.sql) {
-  return ctx.sql;
-}
-template <typename Ctx>
-sql::SqlDatabase* SqlOf(const Ctx&, long) {
-  return nullptr;
-}
-sql::SqlDatabase* SqlOf(const ApiContext& ctx) { return SqlOf(ctx, 0); }
-
 Status NotEnabled() {
   return Status(Code::kNotEnabled, "SQL is disabled on this server (sqlite_enabled=false)");
 }
@@ -56,7 +43,7 @@ Result<sql::SqlStatement> ParseSingle(Request& req) {
 }  // namespace
 
 void SqlQuery(const ApiContext& ctx, Request& req, const Responder& res) {
-  sql::SqlDatabase* db = SqlOf(ctx);
+  sql::SqlDatabase* db = ctx.sql;
   if (db == nullptr) return res.Error(NotEnabled());
   auto statement = ParseSingle(req);
   if (!statement.ok()) return res.Error(statement.status());
@@ -67,7 +54,7 @@ void SqlQuery(const ApiContext& ctx, Request& req, const Responder& res) {
 }
 
 void SqlExec(const ApiContext& ctx, Request& req, const Responder& res) {
-  sql::SqlDatabase* db = SqlOf(ctx);
+  sql::SqlDatabase* db = ctx.sql;
   if (db == nullptr) return res.Error(NotEnabled());
   auto statement = ParseSingle(req);
   if (!statement.ok()) return res.Error(statement.status());
@@ -77,7 +64,7 @@ void SqlExec(const ApiContext& ctx, Request& req, const Responder& res) {
 }
 
 void SqlTransaction(const ApiContext& ctx, Request& req, const Responder& res) {
-  sql::SqlDatabase* db = SqlOf(ctx);
+  sql::SqlDatabase* db = ctx.sql;
   if (db == nullptr) return res.Error(NotEnabled());
   auto body = ObjectBody(req);
   if (!body.ok()) return res.Error(body.status());

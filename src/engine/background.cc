@@ -79,8 +79,12 @@ Status EngineImpl::Checkpoint() {
   }
   std::string manifest = (std::filesystem::path(config_.data_dir) / "snapshot.json").string();
   if (applied == checkpoint_offset_.load() && std::filesystem::exists(manifest)) return Status::OK();
+  // Everything up to `in_memory` is applied to the vector indexes before the
+  // vector checkpoint starts, so the files hold at least that much.
+  uint64_t in_memory = committer_ ? committer_->memory_applied_offset() : applied;
   KISSVDB_RETURN_IF_ERROR(env_->Sync());
-  KISSVDB_RETURN_IF_ERROR(WriteSnapshotManifest(applied));
+  KISSVDB_RETURN_IF_ERROR(vectors_->Checkpoint());
+  KISSVDB_RETURN_IF_ERROR(WriteSnapshotManifest(applied, std::min(applied, in_memory)));
   checkpoint_offset_ = applied;
   if (config_.wal_retention_segments > 0 && log_->segment_count() > config_.wal_retention_segments) {
     bool closing;
@@ -98,7 +102,7 @@ Status EngineImpl::Checkpoint() {
   return Status::OK();
 }
 
-Status EngineImpl::WriteSnapshotManifest(uint64_t offset) {
+Status EngineImpl::WriteSnapshotManifest(uint64_t offset, uint64_t vectors_offset) {
   namespace fs = std::filesystem;
   std::error_code ec;
   auto lmdb_bytes = fs::file_size(fs::path(config_.data_dir) / "state.lmdb", ec);
@@ -106,7 +110,9 @@ Status EngineImpl::WriteSnapshotManifest(uint64_t offset) {
       {"format_version", 1},
       {"offset", offset},
       {"ts_ms", clock_.NowMs()},
-      {"stores", {{"state", {{"file", "state.lmdb"}, {"bytes", ec ? 0 : lmdb_bytes}, {"applied_offset", offset}}}}},
+      {"stores",
+       {{"state", {{"file", "state.lmdb"}, {"bytes", ec ? 0 : lmdb_bytes}, {"applied_offset", offset}}},
+        {"vectors", {{"dir", "vectors"}, {"collections", vectors_->List().size()}, {"applied_offset", vectors_offset}}}}},
       {"wal", {{"first_offset", log_->first_offset()}, {"segments", log_->segment_count()}}},
   };
   return file_util::AtomicWriteFile((fs::path(config_.data_dir) / "snapshot.json").string(), manifest.dump(2) + "\n");

@@ -10,9 +10,11 @@ namespace {
 constexpr size_t kMaxGroup = 4096;
 }  // namespace
 
-Committer::Committer(wal::Log& log, Materializer& materializer, Clock& clock, const Config& config)
+Committer::Committer(wal::Log& log, Materializer& materializer, const vector::VectorStore* vectors,
+                     const vector::VectorLimits& vector_limits, Clock& clock, const Config& config)
     : log_(log),
       materializer_(materializer),
+      vector_validator_(vectors, vector_limits),
       clock_(clock),
       durability_(config.durability),
       sync_interval_(config.sync_interval_ms),
@@ -118,6 +120,7 @@ Status Committer::Persist(std::vector<Event>& events) {
 
 void Committer::CommitGroup(std::vector<WriteRequest>& group) {
   auto complete_all = [&](const std::vector<Status>& statuses) {
+    vector_validator_.Reset();
     for (size_t i = 0; i < group.size(); ++i) group[i].done(statuses[i]);
   };
   std::vector<Status> statuses(group.size());
@@ -131,7 +134,7 @@ void Committer::CommitGroup(std::vector<WriteRequest>& group) {
     complete_all(std::vector<Status>(group.size(), root.status()));
     return;
   }
-  WriteContext ctx(materializer_, *root, log_.next_offset(), clock_.NowMs());
+  WriteContext ctx(materializer_, *root, vector_validator_, log_.next_offset(), clock_.NowMs());
   for (size_t i = 0; i < group.size(); ++i) {
     statuses[i] = ctx.Atomically([&] { return group[i].prepare(ctx); });
   }
@@ -159,6 +162,18 @@ void Committer::CommitGroup(std::vector<WriteRequest>& group) {
     complete_all(statuses);
     return;
   }
+  for (const Event& ev : events) {
+    Status applied = materializer_.ApplyInMemory(ev);
+    if (!applied.ok()) {
+      // Durable in the log and in LMDB, but the in-memory view broke an
+      // invariant: stop writing; a restart rebuilds memory from the log.
+      spdlog::critical("in-memory apply of offset {} failed, refusing further writes: {}", ev.offset,
+                       applied.ToString());
+      failed_ = applied;
+      break;
+    }
+  }
+  if (failed_.ok()) memory_applied_.store(events.back().offset);
   batches_.fetch_add(1, std::memory_order_relaxed);
   events_.fetch_add(events.size(), std::memory_order_relaxed);
   std::vector<CommitListener> listeners;

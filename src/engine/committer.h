@@ -41,7 +41,8 @@ struct WriteRequest {
 
 class Committer {
  public:
-  Committer(wal::Log& log, Materializer& materializer, Clock& clock, const Config& config);
+  Committer(wal::Log& log, Materializer& materializer, const vector::VectorStore* vectors,
+            const vector::VectorLimits& vector_limits, Clock& clock, const Config& config);
   ~Committer();
 
   void Start();
@@ -55,6 +56,9 @@ class Committer {
 
   uint64_t batches() const { return batches_.load(); }
   uint64_t events() const { return events_.load(); }
+  // Every event up to this offset is applied to the in-memory stores too.
+  uint64_t memory_applied_offset() const { return memory_applied_.load(); }
+  void set_memory_applied_offset(uint64_t offset) { memory_applied_ = offset; }
 
  private:
   void Loop();
@@ -63,6 +67,7 @@ class Committer {
 
   wal::Log& log_;
   Materializer& materializer_;
+  vector::VectorValidator vector_validator_;  // commit thread only
   Clock& clock_;
   const Durability durability_;
   const std::chrono::milliseconds sync_interval_;
@@ -80,6 +85,7 @@ class Committer {
   std::chrono::steady_clock::time_point last_sync_;
   std::atomic<uint64_t> batches_{0};
   std::atomic<uint64_t> events_{0};
+  std::atomic<uint64_t> memory_applied_{0};
 };
 
 }  // namespace kissvdb

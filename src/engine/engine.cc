@@ -6,6 +6,8 @@
 #include "engine/engine_impl.h"
 #include "util/file_util.h"
 
+namespace fs = std::filesystem;
+
 namespace kissvdb {
 
 namespace {
@@ -19,7 +21,10 @@ Result<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& options) {
   return std::unique_ptr<Engine>(std::move(engine));
 }
 
-EngineImpl::EngineImpl(const EngineOptions& options) : config_(options.config), clock_(*options.clock) {}
+EngineImpl::EngineImpl(const EngineOptions& options) : config_(options.config), clock_(*options.clock) {
+  vector_limits_.max_dim = config_.limits.max_vector_dim;
+  vector_limits_.max_k = config_.limits.max_k;
+}
 
 EngineImpl::~EngineImpl() { Close(); }
 
@@ -52,6 +57,9 @@ Status EngineImpl::Boot() {
   if (!materializer.ok()) return materializer.status();
   materializer_ = std::move(materializer.value());
 
+  KISSVDB_RETURN_IF_ERROR(OpenVectors(&vector_replay_from_));
+  materializer_->set_vectors(vectors_.get());
+
   auto started = std::chrono::steady_clock::now();
   KISSVDB_RETURN_IF_ERROR(ReplayLogTail());
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
@@ -59,9 +67,43 @@ Status EngineImpl::Boot() {
                log_->first_offset(), log_->next_offset() - 1, log_->segment_count(),
                log_->next_offset() - 1, ms.count());
 
-  committer_ = std::make_unique<Committer>(*log_, *materializer_, clock_, config_);
+  committer_ = std::make_unique<Committer>(*log_, *materializer_, vectors_.get(), vector_limits_, clock_, config_);
+  committer_->set_memory_applied_offset(log_->next_offset() - 1);
   committer_->Start();
   background_ = std::thread([this] { BackgroundLoop(); });
+  return Status::OK();
+}
+
+Status EngineImpl::OpenVectors(uint64_t* replay_from) {
+  vector::VectorStore::Options options;
+  options.quarantine_corrupt = true;  // rebuilt from the log below, if it still covers them
+  auto store = vector::VectorStore::Open((fs::path(config_.data_dir) / "vectors").string(), options);
+  if (!store.ok()) return store.status();
+  vectors_ = std::move(store.value());
+  // The vector files reflect at least the offset the last checkpoint noted;
+  // without a checkpoint (or after quarantining a damaged collection) every
+  // vector event is replayed; events the files already hold are skipped.
+  *replay_from = 1;
+  auto manifest = file_util::ReadFile((fs::path(config_.data_dir) / "snapshot.json").string());
+  if (manifest.ok()) {
+    Json m = Json::parse(*manifest, nullptr, /*allow_exceptions=*/false);
+    if (m.is_object() && m.contains("stores") && m["stores"].contains("vectors")) {
+      *replay_from = m["stores"]["vectors"].value("applied_offset", uint64_t{0}) + 1;
+    }
+  }
+  std::string damaged;
+  for (const auto& [name, status] : vectors_->quarantined()) {
+    spdlog::error("vector collection {}: {}; rebuilding it from the log", name, status.ToString());
+    damaged += (damaged.empty() ? "" : "; ") + status.message();
+    *replay_from = 1;
+  }
+  if (*replay_from < log_->first_offset()) {
+    if (!damaged.empty()) {
+      return Status::Corruption("cannot rebuild vector collections from the log (it starts at offset " +
+                                std::to_string(log_->first_offset()) + "): " + damaged);
+    }
+    *replay_from = log_->first_offset();
+  }
   return Status::OK();
 }
 
@@ -82,35 +124,49 @@ Status EngineImpl::ReplayLogTail() {
                               "; the log lost acknowledged events (restore the log or remove state.lmdb to "
                               "rebuild from what the log holds)");
   }
-  if (applied == last) return Status::OK();
-  if (applied + 1 < log_->first_offset()) {
+  if (applied < last && applied + 1 < log_->first_offset()) {
     return Status::Corruption("state.lmdb is at offset " + std::to_string(applied) +
                               " but the oldest log segment starts at " + std::to_string(log_->first_offset()));
   }
-  spdlog::info("engine: replaying offsets {}..{}", applied + 1, last);
-  auto reader = log_->NewReader(applied + 1, last);
+  const uint64_t from = std::min(applied + 1, vector_replay_from_);
+  if (from > last) return Status::OK();
+  spdlog::info("engine: replaying offsets {}..{} (state from {}, vectors from {})", from, last, applied + 1,
+               vector_replay_from_);
+  auto reader = log_->NewReader(from, last);
+  std::optional<kv::Txn> txn;
+  size_t in_txn = 0;
+  auto commit = [&](uint64_t offset) -> Status {
+    if (!txn) return Status::OK();
+    KISSVDB_RETURN_IF_ERROR(materializer_->SetAppliedOffset(*txn, offset));
+    Status st = txn->Commit();
+    txn.reset();
+    in_txn = 0;
+    return st;
+  };
   Event ev;
-  uint64_t expected = applied + 1;
-  while (expected <= last) {
-    auto txn = kv::Txn::Begin(*env_, /*read_only=*/false);
-    if (!txn.ok()) return txn.status();
-    size_t n = 0;
-    while (n < kReplayChunk && expected <= last && reader->Next(&ev)) {
-      if (ev.offset != expected) {
-        return Status::Corruption("log offset " + std::to_string(ev.offset) + " where " +
-                                  std::to_string(expected) + " was expected");
+  uint64_t expected = from;
+  while (reader->Next(&ev)) {
+    if (ev.offset != expected) {
+      return Status::Corruption("log offset " + std::to_string(ev.offset) + " where " + std::to_string(expected) +
+                                " was expected");
+    }
+    if (ev.offset > applied) {
+      if (!txn) {
+        auto t = kv::Txn::Begin(*env_, /*read_only=*/false);
+        if (!t.ok()) return t.status();
+        txn.emplace(std::move(t.value()));
       }
       KISSVDB_RETURN_IF_ERROR(materializer_->ApplyToTxn(*txn, ev));
-      ++expected;
-      ++n;
+      if (++in_txn == kReplayChunk) KISSVDB_RETURN_IF_ERROR(commit(ev.offset));
     }
-    KISSVDB_RETURN_IF_ERROR(reader->status());
-    if (n == 0) {
-      return Status::Corruption("log ended at offset " + std::to_string(expected - 1) + ", expected " +
-                                std::to_string(last));
-    }
-    KISSVDB_RETURN_IF_ERROR(materializer_->SetAppliedOffset(*txn, expected - 1));
-    KISSVDB_RETURN_IF_ERROR(txn->Commit());
+    if (ev.offset >= vector_replay_from_) KISSVDB_RETURN_IF_ERROR(materializer_->ApplyInMemory(ev));
+    ++expected;
+  }
+  KISSVDB_RETURN_IF_ERROR(reader->status());
+  KISSVDB_RETURN_IF_ERROR(commit(expected - 1));
+  if (expected != last + 1) {
+    return Status::Corruption("log ended at offset " + std::to_string(expected - 1) + ", expected " +
+                              std::to_string(last));
   }
   return Status::OK();
 }

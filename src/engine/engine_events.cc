@@ -1,4 +1,6 @@
 // Engine: user events (append with optimistic concurrency, paged reads).
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 
 #include "engine/engine_impl.h"
@@ -49,6 +51,14 @@ void EngineImpl::AppendEvent(std::string type, Json data, std::optional<uint64_t
                                       done(st);
                                     }
                                   }});
+}
+
+void EngineImpl::AppendSystemEvent(std::string type, Json data) {
+  committer_->Submit(WriteRequest{
+      [type = std::move(type), data = std::move(data)](WriteContext& ctx) { return ctx.Emit(type, data); },
+      [](Status st) {
+        if (!st.ok()) spdlog::warn("system event not logged: {}", st.ToString());
+      }});
 }
 
 Result<EventPage> EngineImpl::ReadEvents(uint64_t since, uint32_t limit) const {

@@ -31,8 +31,32 @@ class EngineImpl final : public Engine {
   Result<std::vector<StateItem>> ListState(const std::string& prefix, const std::string& after,
                                            uint32_t limit) const override;
 
+  void CreateVectorCollection(vector::CollectionSpec spec, Callback<vector::CollectionSpec> done) override;
+  void DropVectorCollection(std::string collection, Callback<bool> done) override;
+  void WriteVectors(std::string collection, VectorWriteKind kind, std::vector<VectorWrite> items, bool atomic,
+                    Callback<VectorBatchResult> done) override;
+  void DeleteVectors(std::string collection, std::vector<std::string> ids, bool atomic,
+                     Callback<VectorBatchResult> done) override;
+  Result<vector::VectorRecord> GetVector(const std::string& collection, const std::string& id) const override;
+  Result<std::vector<vector::SearchHit>> SearchVectors(const std::string& collection,
+                                                       const vector::SearchRequest& request,
+                                                       vector::SearchStats* stats) const override;
+  Result<vector::CollectionInfo> VectorCollection(const std::string& collection) const override;
+  std::vector<vector::CollectionInfo> ListVectorCollections() const override;
+
+  void PutDoc(DocPut put, Callback<DocItem> done) override;
+  void PatchDoc(DocPatch patch, Callback<DocItem> done) override;
+  void DeleteDoc(std::string collection, std::string id, std::optional<uint64_t> if_revision,
+                 Callback<bool> done) override;
+  void DropDocCollection(std::string collection, Callback<uint64_t> done) override;
+  Result<DocItem> GetDoc(const std::string& collection, const std::string& id) const override;
+  Result<DocPage> FindDocs(const DocQuery& query) const override;
+  Result<DocPage> ListDocs(const std::string& collection, const std::string& cursor, uint32_t limit) const override;
+  Result<std::vector<DocCollectionInfo>> ListDocCollections() const override;
+
   void AppendEvent(std::string type, Json data, std::optional<uint64_t> expected_offset,
                    Callback<Event> done) override;
+  void AppendSystemEvent(std::string type, Json data) override;
   Result<EventPage> ReadEvents(uint64_t since, uint32_t limit) const override;
 
   void AddCommitListener(CommitListener listener) override;
@@ -41,16 +65,24 @@ class EngineImpl final : public Engine {
   Result<std::string> StateDigest() const override;
 
  private:
+  Status OpenVectors(uint64_t* replay_from);
   Status ReplayLogTail();
+  // Submits a batch of per-item mutations to the commit thread (see
+  // Engine::WriteVectors for the atomic/non-atomic contract).
+  void SubmitItems(size_t count, bool atomic, std::function<Status(WriteContext&)> check,
+                   std::function<Status(WriteContext&, size_t)> item, Callback<VectorBatchResult> done);
   void BackgroundLoop();
   void SweepExpired();
-  Status WriteSnapshotManifest(uint64_t offset);
+  Status WriteSnapshotManifest(uint64_t offset, uint64_t vectors_offset);
 
   const Config config_;
   Clock& clock_;
   std::unique_ptr<wal::Log> log_;
   std::unique_ptr<kv::LmdbEnv> env_;
   std::unique_ptr<Materializer> materializer_;
+  std::unique_ptr<vector::VectorStore> vectors_;
+  vector::VectorLimits vector_limits_;
+  uint64_t vector_replay_from_ = 0;  // boot: first offset the vector files may lack
   std::unique_ptr<Committer> committer_;
 
   std::mutex checkpoint_mu_;  // one checkpoint at a time

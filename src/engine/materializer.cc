@@ -1,5 +1,7 @@
 #include "engine/materializer.h"
 
+#include "engine/vector_events.h"
+
 #include <cstdio>
 #include <string_view>
 
@@ -31,11 +33,16 @@ Result<std::unique_ptr<Materializer>> Materializer::Open(kv::LmdbEnv& env) {
   if (!state.ok()) return state.status();
   auto meta = txn->OpenDb("meta", MDB_CREATE);
   if (!meta.ok()) return meta.status();
+  auto docs = doc::DocStore::Open(*txn);
+  if (!docs.ok()) return docs.status();
   KISSVDB_RETURN_IF_ERROR(txn->Commit());
-  return std::unique_ptr<Materializer>(new Materializer(env, *state, *meta));
+  auto m = std::unique_ptr<Materializer>(new Materializer(env, *state, *meta));
+  m->docs_ = *docs;
+  return m;
 }
 
 Status Materializer::ApplyToTxn(kv::Txn& txn, const Event& event) {
+  if (doc::DocStore::Handles(event.type)) return docs_->ApplyEvent(txn, event);
   const Json& d = event.data;
   try {
     if (event.type == event_type::kStateUpdated) {
@@ -52,6 +59,11 @@ Status Materializer::ApplyToTxn(kv::Txn& txn, const Event& event) {
     return Status::Corruption("event " + std::to_string(event.offset) + " (" + event.type +
                               ") has a malformed payload: " + e.what());
   }
+  return Status::OK();
+}
+
+Status Materializer::ApplyInMemory(const Event& event) {
+  if (vectors_ != nullptr && vector_events::IsVectorEvent(event.type)) return vector_events::Apply(*vectors_, event);
   return Status::OK();
 }
 

@@ -9,12 +9,15 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
+#include "doc/doc_store.h"
 #include "kissvdb/event.h"
 #include "kissvdb/status.h"
 #include "kv/lmdb.h"
 #include "kv/state_store.h"
+#include "vector/vector_store.h"
 
 namespace kissvdb {
 
@@ -25,10 +28,17 @@ class Materializer {
 
   kv::LmdbEnv& env() const { return env_; }
   const kv::StateStore& state() const { return state_; }
+  const doc::DocStore& docs() const { return *docs_; }
 
   // Applies one event to the LMDB-backed stores inside `txn`. Event types
   // no store knows (user events) are ignored: they live only in the log.
   Status ApplyToTxn(kv::Txn& txn, const Event& event);
+
+  // Applies one event to the in-memory stores (vector indexes). Called after
+  // the event is durable and committed to LMDB, in offset order. The stores
+  // skip events they already hold (their files were saved past it).
+  Status ApplyInMemory(const Event& event);
+  void set_vectors(vector::VectorStore* vectors) { vectors_ = vectors; }
 
   Result<uint64_t> AppliedOffset(const kv::Txn& txn) const;
   Status SetAppliedOffset(kv::Txn& txn, uint64_t offset);
@@ -43,6 +53,8 @@ class Materializer {
   kv::LmdbEnv& env_;
   kv::StateStore state_;
   MDB_dbi meta_;
+  std::optional<doc::DocStore> docs_;  // set by Open
+  vector::VectorStore* vectors_ = nullptr;
 };
 
 }  // namespace kissvdb

@@ -17,13 +17,15 @@
 #include "kissvdb/event.h"
 #include "kissvdb/status.h"
 #include "kv/lmdb.h"
+#include "vector/validator.h"
 
 namespace kissvdb {
 
 class WriteContext {
  public:
-  WriteContext(Materializer& materializer, kv::Txn& root, uint64_t first_offset, uint64_t now_ms)
-      : materializer_(materializer), txn_(&root), first_offset_(first_offset), now_ms_(now_ms) {}
+  WriteContext(Materializer& materializer, kv::Txn& root, vector::VectorValidator& vectors, uint64_t first_offset,
+               uint64_t now_ms)
+      : materializer_(materializer), txn_(&root), vectors_(vectors), first_offset_(first_offset), now_ms_(now_ms) {}
 
   uint64_t now_ms() const { return now_ms_; }
   // The offset the next emitted event will get.
@@ -33,6 +35,10 @@ class WriteContext {
 
   kv::Txn& txn() { return *txn_; }
   const Materializer& stores() const { return materializer_; }
+  // Vector changes are applied in memory only after the group is durable,
+  // so their validation sees earlier changes of the group through this
+  // validator's overlay (rolled back with the nested transaction).
+  vector::VectorValidator& vectors() { return vectors_; }
 
   // Assigns the next offset, applies the event to the transaction, and
   // queues it for the log. A failure leaves the transaction in an unknown
@@ -54,6 +60,7 @@ class WriteContext {
     if (!child.ok()) return child.status();
     kv::Txn* parent = txn_;
     size_t mark = events_.size();
+    size_t vector_mark = vectors_.Mark();
     txn_ = &*child;
     Status st;
     try {
@@ -66,6 +73,7 @@ class WriteContext {
     if (!st.ok()) {
       child->Abort();
       events_.resize(mark);
+      vectors_.RollbackTo(vector_mark);
     }
     return st;
   }
@@ -75,6 +83,7 @@ class WriteContext {
  private:
   Materializer& materializer_;
   kv::Txn* txn_;
+  vector::VectorValidator& vectors_;
   uint64_t first_offset_;
   uint64_t now_ms_;
   std::vector<Event> events_;

@@ -14,8 +14,9 @@
 // Comparisons against the bootstrap key take time independent of where the
 // first difference is. Tokens never reach the logs.
 //
-// Thread-safety: Authenticate() may be called from many threads at once;
-// SetKeyLookup() must be called before the server starts.
+// Thread-safety: Authenticate() may be called from many threads at once.
+// Call SetKeyLookup() before handing the Authenticator to HttpServer, which
+// keeps its own copy.
 #pragma once
 
 #include <functional>

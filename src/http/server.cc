@@ -36,9 +36,9 @@ ServerOptions ServerOptions::FromConfig(const Config& config) {
   o.port = config.port;
   o.port_file = config.port_file;
   o.io_threads = config.io_threads;
-  o.request_timeout = std::chrono::seconds(config.request_timeout_secs);
-  o.idle_timeout = std::chrono::seconds(config.idle_timeout_secs);
-  o.write_timeout = std::chrono::seconds(std::max<uint32_t>(config.request_timeout_secs, 1));
+  o.request_timeout = std::chrono::seconds(std::max<uint32_t>(config.request_timeout_secs, 1));
+  o.idle_timeout = std::chrono::seconds(std::max<uint32_t>(config.idle_timeout_secs, 1));
+  o.write_timeout = o.request_timeout;
   o.max_body_bytes = config.limits.max_body_bytes;
   o.max_header_bytes = static_cast<uint32_t>(
       std::min<uint64_t>(config.limits.max_header_bytes, std::numeric_limits<uint32_t>::max()));
@@ -156,6 +156,11 @@ HttpServer::~HttpServer() { Stop(); }
 
 uint16_t HttpServer::port() const { return core_->port.load(); }
 
+uint32_t HttpServer::io_threads() const {
+  const uint32_t n = core_->options.io_threads;
+  return n != 0 ? n : std::max(1u, std::thread::hardware_concurrency());
+}
+
 Status HttpServer::Start() {
   Core& c = *core_;
   if (c.started) return Status(Code::kInternal, "server already started");
@@ -195,8 +200,7 @@ Status HttpServer::Start() {
   c.started = true;
   c.work.emplace(c.ioc.get_executor());
   c.DoAccept();
-  uint32_t n = c.options.io_threads;
-  if (n == 0) n = std::max(1u, std::thread::hardware_concurrency());
+  const uint32_t n = io_threads();
   c.threads.reserve(n);
   for (uint32_t i = 0; i < n; ++i) {
     c.threads.emplace_back([&c] {

@@ -10,14 +10,16 @@
 // Timeouts (one watchdog timer per session, re-armed lazily rather than per
 // I/O operation): idle_timeout while waiting for the first byte of a request
 // (the connection is closed silently), request_timeout from that byte until
-// the request is complete (408, then close), write_timeout for a write that
-// makes no progress (close).
+// the request is complete (408, then close), write_timeout for a response
+// or stream write that does not complete (close; checked lazily, so it may
+// take up to max(idle, write) timeout).
 //
 // Errors are JSON {"error","message"}: 400 malformed request/percent-
 // encoding, 401 auth (before 404/405, as in the original), 404, 405 with
 // Allow, 408, 413 body over max_body_bytes (refused from Content-Length
 // before the body is read), 431 headers over max_header_bytes, 503 during
-// shutdown. Handler exceptions: nlohmann::json::exception -> 400
+// shutdown. 403 forbidden for a route with RouteInfo.writes called with a
+// "read_only" key. Handler exceptions: nlohmann::json::exception -> 400
 // invalid_argument; anything else -> 500 internal (details only in the log).
 //
 // CORS (an improvement over the original, whose auth layer answered CORS
@@ -69,8 +71,8 @@ struct ServerOptions {
 
 class HttpServer {
  public:
-  // The router is frozen from here on. Thread-safety: Start/Stop from one
-  // (non-io) thread; port() from any.
+  // The router and the authenticator (with its key lookup) are fixed from
+  // here on. Thread-safety: Start/Stop from one (non-io) thread; port() from any.
   HttpServer(ServerOptions options, Router router, Authenticator auth);
   // Stops if still running. REQUIRES: no Responder or StreamSink of this
   // server outlives it (close the engine, which holds pending Responders,
@@ -86,6 +88,8 @@ class HttpServer {
 
   // The bound port (after Start).
   uint16_t port() const;
+  // The number of io threads (options.io_threads, or the hardware's).
+  uint32_t io_threads() const;
 
   // Graceful stop, as described above; returns when every io thread has
   // exited. Idempotent. REQUIRES: not called from a handler.

@@ -12,8 +12,9 @@
 // and each connection keeps a small LRU cache of prepared statements.
 //
 // Safety (docs/sql.md): an authorizer refuses ATTACH/DETACH, load_extension,
-// client transaction control, VACUUM INTO and all but harmless PRAGMAs;
-// extensions are disabled; SQLITE_DBCONFIG_DEFENSIVE is on. Each statement
+// client transaction control, VACUUM INTO, the server's reserved tables
+// (kissvdb_*) and all but harmless PRAGMAs; extensions are disabled;
+// SQLITE_DBCONFIG_DEFENSIVE is on. Each statement
 // has a time limit, and query results a row and a byte limit.
 //
 // SQL is not event-sourced: the SQLite file is its own durable store
@@ -136,7 +137,9 @@ class SqlDatabase {
  private:
   explicit SqlDatabase(SqlOptions options);
 
-  // Runs one statement on the write connection. REQUIRES: write_mu_ held.
+  // Runs one statement on the write connection. Sets *changed when it
+  // changed rows or the schema, and then appends the tables it touched to
+  // *tables. REQUIRES: write_mu_ held.
   Result<ExecResult> ExecLocked(std::string_view sql, const Json& params, std::vector<std::string>* tables,
                                 bool* changed);
   void NotifyChange(const std::vector<std::string>& tables, int64_t rows, const char* statement);

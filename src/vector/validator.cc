@@ -18,6 +18,45 @@ VectorValidator::VectorValidator(const VectorStore* store, const VectorLimits& l
 void VectorValidator::Reset() {
   collections_.clear();
   ids_.clear();
+  undo_.clear();
+}
+
+void VectorValidator::RollbackTo(size_t mark) {
+  while (undo_.size() > mark) {
+    undo_.back()();
+    undo_.pop_back();
+  }
+}
+
+void VectorValidator::SetId(const IdKey& key, std::optional<VectorRecord> value) {
+  auto it = ids_.find(key);
+  if (it == ids_.end()) {
+    undo_.push_back([this, key] { ids_.erase(key); });
+    ids_.emplace(key, std::move(value));
+  } else {
+    undo_.push_back([this, key, old = std::move(it->second)]() mutable { ids_[key] = std::move(old); });
+    it->second = std::move(value);
+  }
+}
+
+void VectorValidator::SetCollection(const std::string& name, PendingCollection pending) {
+  auto it = collections_.find(name);
+  if (it == collections_.end()) {
+    undo_.push_back([this, name] { collections_.erase(name); });
+    collections_.emplace(name, pending);
+  } else {
+    undo_.push_back([this, name, old = it->second] { collections_[name] = old; });
+    it->second = pending;
+  }
+  // Ids pending for an earlier incarnation of this collection are gone.
+  for (auto id = ids_.begin(); id != ids_.end();) {
+    if (id->first.first != name) {
+      ++id;
+      continue;
+    }
+    undo_.push_back([this, key = id->first, old = std::move(id->second)]() mutable { ids_[key] = std::move(old); });
+    id = ids_.erase(id);
+  }
 }
 
 std::optional<VectorValidator::Shape> VectorValidator::Describe(std::string_view collection) const {
@@ -48,7 +87,7 @@ Result<VectorRecord> VectorValidator::Current(std::string_view collection, std::
 
 void VectorValidator::Record(std::string_view collection, std::string_view id, std::span<const float> vector,
                              const Json& meta) {
-  ids_[IdKey(collection, id)] = VectorRecord{std::string(id), {vector.begin(), vector.end()}, meta};
+  SetId(IdKey(collection, id), VectorRecord{std::string(id), {vector.begin(), vector.end()}, meta});
 }
 
 Status VectorValidator::ValidateCreate(const CollectionSpec& spec) {
@@ -56,20 +95,13 @@ Status VectorValidator::ValidateCreate(const CollectionSpec& spec) {
   if (Describe(spec.name)) {
     return Status(Code::kAlreadyExists, "vector collection \"" + spec.name + "\" already exists");
   }
-  collections_[spec.name] = PendingCollection{Shape{spec.dim, spec.metric}};
-  // Ids of an incarnation dropped earlier in the batch are gone.
-  for (auto it = ids_.begin(); it != ids_.end();) {
-    it = it->first.first == spec.name ? ids_.erase(it) : std::next(it);
-  }
+  SetCollection(spec.name, PendingCollection{Shape{spec.dim, spec.metric}});
   return Status::OK();
 }
 
 Status VectorValidator::ValidateDrop(std::string_view collection) {
   if (!Describe(collection)) return NoCollection(collection);
-  collections_[std::string(collection)] = PendingCollection{std::nullopt};
-  for (auto it = ids_.begin(); it != ids_.end();) {
-    it = it->first.first == collection ? ids_.erase(it) : std::next(it);
-  }
+  SetCollection(std::string(collection), PendingCollection{std::nullopt});
   return Status::OK();
 }
 
@@ -120,7 +152,7 @@ Result<VectorRecord> VectorValidator::ValidateUpdate(std::string_view collection
 Status VectorValidator::ValidateDelete(std::string_view collection, std::string_view id) {
   if (!Describe(collection)) return NoCollection(collection);
   if (!Contains(collection, id)) return NoId(collection, id);
-  ids_[IdKey(collection, id)] = std::nullopt;
+  SetId(IdKey(collection, id), std::nullopt);
   return Status::OK();
 }
 

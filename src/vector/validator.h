@@ -14,7 +14,9 @@
 // must not be written by others between Validate* and Reset().
 #pragma once
 
+#include <functional>
 #include <map>
+#include <vector>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -32,6 +34,11 @@ class VectorValidator {
   // Forgets the pending changes: call after the batch was applied (or
   // abandoned).
   void Reset();
+
+  // Undo support for nested all-or-nothing units (WriteContext::Atomically):
+  // RollbackTo(Mark()) forgets every change accepted after the Mark.
+  size_t Mark() const { return undo_.size(); }
+  void RollbackTo(size_t mark);
 
   Status ValidateCreate(const CollectionSpec& spec);
   Status ValidateDrop(std::string_view collection);
@@ -63,12 +70,15 @@ class VectorValidator {
   Status CheckWrite(std::string_view collection, std::string_view id, std::span<const float> vector,
                     std::optional<Shape>* shape) const;
   Result<VectorRecord> Current(std::string_view collection, std::string_view id) const;
+  void SetId(const IdKey& key, std::optional<VectorRecord> value);
+  void SetCollection(const std::string& name, PendingCollection pending);
   void Record(std::string_view collection, std::string_view id, std::span<const float> vector, const Json& meta);
 
   const VectorStore* const store_;
   const VectorLimits limits_;
   std::map<std::string, PendingCollection, std::less<>> collections_;  // created or dropped in the batch
   std::map<IdKey, std::optional<VectorRecord>> ids_;                   // written (record) or deleted (nullopt)
+  std::vector<std::function<void()>> undo_;                            // restores the maps, newest last
 };
 
 }  // namespace kissvdb::vector

@@ -1,0 +1,28 @@
+// The payloads of the vector model's events, and how they are applied.
+//
+//   vector_collection_created {collection, dim, metric, m, ef_construction, ef_search}
+//   vector_collection_dropped {collection}
+//   vector_added | vector_upserted | vector_updated {collection, id, vector, meta}
+//   vector_deleted {collection, id}
+//
+// Vectors are logged as JSON numbers holding the float32 value exactly, so
+// replay rebuilds bit-identical vectors. Updates carry the merged full
+// record, so every write applies as an upsert.
+#pragma once
+
+#include "kissvdb/event.h"
+#include "kissvdb/status.h"
+#include "vector/types.h"
+#include "vector/vector_store.h"
+
+namespace kissvdb::vector_events {
+
+Json CreatedData(const vector::CollectionSpec& spec);
+Json RecordData(const std::string& collection, const std::string& id, const std::vector<float>& vec, const Json& meta);
+
+// True for the event types below; ApplyInMemory ignores the rest.
+bool IsVectorEvent(const std::string& type);
+// Applies a vector event to the store (Corruption on a malformed payload).
+Status Apply(vector::VectorStore& store, const Event& event);
+
+}  // namespace kissvdb::vector_events
