@@ -21,7 +21,7 @@ BUILD_PACKAGES=(build-essential cmake ninja-build pkg-config libboost-dev nlohma
                 liblmdb-dev libsqlite3-dev libspdlog-dev libfmt-dev ca-certificates)
 # Tests: GoogleTest, curl and python3 for helper scripts, and real vectors
 # (Fashion-MNIST, IDX files under /usr/share/datasets/fashion-mnist/).
-TEST_PACKAGES=(libgtest-dev curl python3 dataset-fashion-mnist)
+TEST_PACKAGES=(libgtest-dev curl python3 python3-yaml dataset-fashion-mnist)
 BENCH_PACKAGES=(redis-server etcd-server python3-hnswlib nginx-light wrk hyperfine)
 
 die() { echo "setup.sh: error: $*" >&2; exit 1; }

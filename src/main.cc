@@ -1,4 +1,4 @@
-// kissvdb: the daemon.
+// kissvdb: the daemon (and `kissvdb restore`, see Restore below).
 //
 // config -> logging -> bind policy and API key -> routes -> HttpServer ->
 // wait for SIGINT/SIGTERM -> graceful stop -> exit 0.
@@ -9,6 +9,7 @@
 #include <csignal>
 #include <cstdio>
 #include <string>
+#include <string_view>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -23,6 +24,8 @@
 #include "kissvdb/config.h"
 #include "kissvdb/engine.h"
 #include "sql/sql_database.h"
+#include "stream/broadcaster.h"
+#include "stream/engine_source.h"
 
 extern char** environ;
 
@@ -43,9 +46,34 @@ int Fail(int code, const std::string& message) {
   return code;
 }
 
+// `kissvdb restore <backup dir> --data-dir <dir>`: rebuilds a data dir from
+// a backup, offline (docs/backup.md). Exit 0 on success, 2 on usage errors,
+// 1 when the backup is bad or the target is not empty.
+int Restore(int argc, char** argv) {
+  std::string from, to;
+  for (int i = 2; i < argc; ++i) {
+    std::string arg = argv[i];
+    if ((arg == "--data-dir" || arg == "--data") && i + 1 < argc) {
+      to = argv[++i];
+    } else if (arg.rfind("--data-dir=", 0) == 0) {
+      to = arg.substr(11);
+    } else if (from.empty() && !arg.empty() && arg[0] != '-') {
+      from = arg;
+    } else {
+      return Fail(2, "restore: unexpected argument " + arg);
+    }
+  }
+  if (from.empty() || to.empty()) return Fail(2, "usage: kissvdb restore <backup dir> --data-dir <dir>");
+  Status st = RestoreBackup(from, to);
+  if (!st.ok()) return Fail(1, "restore: " + st.ToString());
+  std::printf("restored %s into %s\n", from.c_str(), to.c_str());
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc >= 2 && std::string_view(argv[1]) == "restore") return Restore(argc, argv);
   std::string help;
   Result<Config> loaded = LoadConfig(argc, argv, environ, &help);
   if (!loaded.ok()) return Fail(2, loaded.status().message());
@@ -83,6 +111,12 @@ int main(int argc, char** argv) {
   Result<std::unique_ptr<Engine>> opened = Engine::Open(engine_options);
   if (!opened.ok()) return Fail(1, "cannot open data dir " + config.data_dir + ": " + opened.status().ToString());
   std::unique_ptr<Engine> engine = std::move(opened).value();
+  // Stored API keys (admin | read_write | read_only) besides the bootstrap key.
+  auth.SetKeyLookup([eng = engine.get()](std::string_view token) -> Result<std::optional<http::Principal>> {
+    std::optional<ApiKeyPrincipal> found = eng->LookupApiKey(token);
+    if (!found) return std::optional<http::Principal>();
+    return std::optional<http::Principal>(http::Principal{found->id, found->role});
+  });
 
   std::unique_ptr<sql::SqlDatabase> sql_db;
   if (config.sqlite_enabled) {
@@ -95,7 +129,14 @@ int main(int argc, char** argv) {
     if (!sql_opened.ok()) return Fail(1, "SQL: " + sql_opened.status().ToString());
     sql_db = std::move(sql_opened).value();
   }
-  api::RegisterRoutes(router, api::ApiContext{engine.get(), &config, sql_db.get()});
+  // The change stream: every durable batch from the commit thread, history
+  // from the log.
+  stream::EngineEventSource event_source(*engine);
+  auto broadcaster =
+      std::make_unique<stream::Broadcaster>(event_source, stream::BroadcasterOptions::FromConfig(config));
+  engine->AddCommitListener(broadcaster->Listener());
+  broadcaster->Start();
+  api::RegisterRoutes(router, api::ApiContext{engine.get(), &config, sql_db.get(), broadcaster.get()});
 
   http::HttpServer server(http::ServerOptions::FromConfig(config), std::move(router), std::move(auth));
   if (Status st = server.Start(); !st.ok()) return Fail(1, st.message());
@@ -110,6 +151,9 @@ int main(int argc, char** argv) {
   spdlog::info("received signal {}; stopping", signal_number);
 
   server.Stop();
+  // Streams are closed; the broadcaster's threads read the log, so they stop
+  // before the engine closes (its listener then drops later batches).
+  broadcaster->Stop();
 
   // In-flight requests have finished; the engine completes queued writes,
   // checkpoints and closes its files.

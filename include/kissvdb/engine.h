@@ -24,6 +24,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "kissvdb/clock.h"
@@ -127,6 +128,48 @@ struct DocCollectionInfo {
   uint64_t count = 0;
 };
 
+// ---- API keys --------------------------------------------------------------
+// Keys are event-sourced (event_type::kAuthKeyCreated / kAuthKeyRevoked) and
+// stored as SHA-256 digests; the plain key exists only in CreatedApiKey.
+
+struct ApiKeyInfo {
+  std::string id;
+  std::string name;
+  std::string role;                      // admin | read_write | read_only
+  Json permissions = Json::object();     // stored and listed; not enforced (roles are)
+  uint64_t created_at_ms = 0;
+  uint64_t revoked_at_ms = 0;            // 0 = active
+};
+
+struct NewApiKey {
+  std::string name;                      // 1..128 bytes
+  std::string role = "read_write";
+  Json permissions = Json::object();     // must be an object
+};
+
+struct CreatedApiKey {
+  ApiKeyInfo info;
+  std::string key;  // "kvdb_" + 64 hex digits; shown once, never stored
+};
+
+// Who an active key belongs to.
+struct ApiKeyPrincipal {
+  std::string id;
+  std::string role;
+};
+
+// ---- Backups --------------------------------------------------------------
+
+struct BackupInfo {
+  std::string dir;      // the backup directory
+  uint64_t offset = 0;  // every store reflects exactly the log up to here
+  Json manifest;        // manifest.json (docs/backup.md)
+};
+
+// Runs while the commit pipeline is paused at the backup offset, to add
+// stores that live outside the engine (SQL) to the backup directory.
+using BackupHook = std::function<Status(const std::string& dir)>;
+
 // ---- Events ---------------------------------------------------------------
 
 struct EventPage {
@@ -228,7 +271,24 @@ class Engine {
   // after `since` were removed by retention.
   virtual Result<EventPage> ReadEvents(uint64_t since, uint32_t limit) const = 0;
 
+  // ---- API keys ----
+  // InvalidArgument for a bad name/role/permissions.
+  virtual void CreateApiKey(NewApiKey key, Callback<CreatedApiKey> done) = 0;
+  // true once revoked (also when it already was); NotFound for an unknown id.
+  // Takes effect before `done` runs: the next LookupApiKey refuses the key.
+  virtual void RevokeApiKey(std::string id, Callback<bool> done) = 0;
+  // Every key ever created (revoked ones too), in id order; no digests.
+  virtual Result<std::vector<ApiKeyInfo>> ListApiKeys() const = 0;
+  // The active key with this plain token, or nullopt. In-memory, no I/O.
+  virtual std::optional<ApiKeyPrincipal> LookupApiKey(std::string_view token) const = 0;
+
   // ---- Operations ----
+  // Writes a consistent point-in-time copy of every store to `dir` (which
+  // must not exist): pauses the commit pipeline, copies LMDB (compacted),
+  // the vector collections and the log up to the current offset, runs
+  // `hook` (SQL), resumes, then writes dir/manifest.json with sizes and
+  // CRC-32C of every file. AlreadyExists when `dir` exists.
+  virtual Result<BackupInfo> Backup(const std::string& dir, BackupHook hook) = 0;
   virtual void AddCommitListener(CommitListener listener) = 0;
   // Forces a checkpoint now (tests, admin).
   virtual Status Checkpoint() = 0;
@@ -237,5 +297,10 @@ class Engine {
   // mean equal contents. Used by the determinism tests.
   virtual Result<std::string> StateDigest() const = 0;
 };
+
+// Offline: verifies a backup (manifest sizes and CRC-32C) and copies it into
+// `data_dir`, which must be empty or absent. A server started on `data_dir`
+// then serves the state at the backup's offset.
+Status RestoreBackup(const std::string& backup_dir, const std::string& data_dir);
 
 }  // namespace kissvdb

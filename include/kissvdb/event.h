@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 
@@ -43,6 +44,21 @@ inline constexpr const char* kVectorUpserted = "vector_upserted";
 inline constexpr const char* kVectorUpdated = "vector_updated";
 inline constexpr const char* kVectorDeleted = "vector_deleted";
 inline constexpr const char* kSql = "sql";
+
+// The server's own bookkeeping (API keys). These events replay like any
+// other, but carry secrets (key digests): clients (change stream, /v1/log)
+// must get them through ForClients below, which drops the digest. Users cannot append them.
+inline constexpr std::string_view kSystemPrefix = "_sys.";
+inline constexpr const char* kAuthKeyCreated = "_sys.auth_key_created";  // {id,name,role,permissions,hash,created_at_ms}
+inline constexpr const char* kAuthKeyRevoked = "_sys.auth_key_revoked";  // {id, revoked_at_ms}
+inline bool IsSystem(std::string_view type) { return type.substr(0, kSystemPrefix.size()) == kSystemPrefix; }
 }  // namespace event_type
+
+// The form of an event a client may see: system events keep their offset
+// and type (offsets stay contiguous) but lose every secret field.
+inline Event ForClients(Event event) {
+  if (event_type::IsSystem(event.type) && event.data.is_object()) event.data.erase("hash");
+  return event;
+}
 
 }  // namespace kissvdb

@@ -11,6 +11,9 @@
 namespace kissvdb::sql {
 class SqlDatabase;
 }  // namespace kissvdb::sql
+namespace kissvdb::stream {
+class Broadcaster;
+}  // namespace kissvdb::stream
 
 namespace kissvdb::api {
 
@@ -18,6 +21,7 @@ struct ApiContext {
   Engine* engine = nullptr;
   const Config* config = nullptr;
   sql::SqlDatabase* sql = nullptr;  // null when sqlite_enabled=false (routes answer 404 not_enabled)
+  stream::Broadcaster* broadcaster = nullptr;  // the change stream (GET /v1/stream); null = 503
 };
 
 // Registers every /v1 model route (the built-in health/metrics routes are

@@ -1,9 +1,12 @@
 // The route table: every /v1 model route, its handler, and whether it
 // writes, in one place (the Redis command-table idea). Health and metrics
 // are registered by http/builtin_routes.cc.
+#include "api/admin_routes.h"
 #include "api/api.h"
+#include "api/auth_routes.h"
 #include "api/doc_routes.h"
 #include "api/sql_routes.h"
+#include "api/stream_routes.h"
 #include "api/vector_routes.h"
 
 namespace kissvdb::api {
@@ -35,6 +38,9 @@ void RegisterRoutes(http::Router& router, const ApiContext& ctx) {
       {Verb::delete_, "/v1/doc/{collection}/{id}", "doc.delete", true, DeleteDoc},
       // Events
       {Verb::post, "/v1/events", "events.append", true, AppendEvent},
+      // Change stream (SSE); GET /v1/events is the original system's alias
+      {Verb::get, "/v1/stream", "stream", false, StreamChanges},
+      {Verb::get, "/v1/events", "stream.events", false, StreamChanges},
       {Verb::get, "/v1/log", "log.read", false, ReadLog},
       // Vectors
       {Verb::get, "/v1/vector", "vector.list", false, ListVectorCollections},
@@ -54,6 +60,11 @@ void RegisterRoutes(http::Router& router, const ApiContext& ctx) {
       {Verb::post, "/v1/sql/query", "sql.query", false, SqlQuery},
       {Verb::post, "/v1/sql/exec", "sql.exec", true, SqlExec},
       {Verb::post, "/v1/sql/transaction", "sql.transaction", true, SqlTransaction},
+      // API keys and admin operations (admin principals only: 403 otherwise)
+      {Verb::get, "/v1/auth/keys", "auth.keys.list", false, ListApiKeys},
+      {Verb::post, "/v1/auth/keys", "auth.keys.create", true, CreateApiKey},
+      {Verb::delete_, "/v1/auth/keys/{id}", "auth.keys.revoke", true, RevokeApiKey},
+      {Verb::post, "/v1/admin/snapshot", "admin.snapshot", false, CreateSnapshot},
   };
   for (const Entry& e : kRoutes) {
     http::RouteInfo info;

@@ -64,6 +64,8 @@ struct FindResult {
   Json plan;
 };
 
+// REQUIRES: `txn` is a read transaction (candidates point into the map
+// while the query runs). InvalidArgument for a bad cursor or limit 0.
 Status Find(const DocStore& store, const kv::Txn& txn, const FindRequest& request, FindResult* result);
 
 }  // namespace kissvdb::doc

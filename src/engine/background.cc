@@ -84,7 +84,7 @@ Status EngineImpl::Checkpoint() {
   uint64_t in_memory = committer_ ? committer_->memory_applied_offset() : applied;
   KISSVDB_RETURN_IF_ERROR(env_->Sync());
   KISSVDB_RETURN_IF_ERROR(vectors_->Checkpoint());
-  KISSVDB_RETURN_IF_ERROR(WriteSnapshotManifest(applied, std::min(applied, in_memory)));
+  KISSVDB_RETURN_IF_ERROR(WriteSnapshotManifest(config_.data_dir, applied, std::min(applied, in_memory)));
   checkpoint_offset_ = applied;
   if (config_.wal_retention_segments > 0 && log_->segment_count() > config_.wal_retention_segments) {
     bool closing;
@@ -102,10 +102,10 @@ Status EngineImpl::Checkpoint() {
   return Status::OK();
 }
 
-Status EngineImpl::WriteSnapshotManifest(uint64_t offset, uint64_t vectors_offset) {
+Status EngineImpl::WriteSnapshotManifest(const std::string& dir, uint64_t offset, uint64_t vectors_offset) {
   namespace fs = std::filesystem;
   std::error_code ec;
-  auto lmdb_bytes = fs::file_size(fs::path(config_.data_dir) / "state.lmdb", ec);
+  auto lmdb_bytes = fs::file_size(fs::path(dir) / "state.lmdb", ec);
   Json manifest{
       {"format_version", 1},
       {"offset", offset},
@@ -115,7 +115,7 @@ Status EngineImpl::WriteSnapshotManifest(uint64_t offset, uint64_t vectors_offse
         {"vectors", {{"dir", "vectors"}, {"collections", vectors_->List().size()}, {"applied_offset", vectors_offset}}}}},
       {"wal", {{"first_offset", log_->first_offset()}, {"segments", log_->segment_count()}}},
   };
-  return file_util::AtomicWriteFile((fs::path(config_.data_dir) / "snapshot.json").string(), manifest.dump(2) + "\n");
+  return file_util::AtomicWriteFile((fs::path(dir) / "snapshot.json").string(), manifest.dump(2) + "\n");
 }
 
 }  // namespace kissvdb

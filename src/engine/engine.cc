@@ -62,6 +62,7 @@ Status EngineImpl::Boot() {
 
   auto started = std::chrono::steady_clock::now();
   KISSVDB_RETURN_IF_ERROR(ReplayLogTail());
+  KISSVDB_RETURN_IF_ERROR(materializer_->LoadAuthIndex());
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
   spdlog::info("engine: log offsets {}..{} in {} segment(s), state at offset {}, boot replay {} ms",
                log_->first_offset(), log_->next_offset() - 1, log_->segment_count(),

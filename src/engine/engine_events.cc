@@ -10,7 +10,7 @@ namespace kissvdb {
 namespace {
 // Types the built-in models and the change stream use; users may not forge them.
 bool IsReservedType(const std::string& type) {
-  static const char* kPrefixes[] = {"state_", "doc_", "vector_", "sql"};
+  static const char* kPrefixes[] = {"state_", "doc_", "vector_", "sql", "_sys."};
   for (const char* p : kPrefixes) {
     if (type.rfind(p, 0) == 0) return true;
   }
@@ -74,7 +74,7 @@ Result<EventPage> EngineImpl::ReadEvents(uint64_t since, uint32_t limit) const {
   uint64_t until = std::min(page.last_offset, since + limit);
   auto reader = log_->NewReader(since + 1, until);
   Event ev;
-  while (reader->Next(&ev)) page.events.push_back(std::move(ev));
+  while (reader->Next(&ev)) page.events.push_back(ForClients(std::move(ev)));
   KISSVDB_RETURN_IF_ERROR(reader->status());
   return page;
 }

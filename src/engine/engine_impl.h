@@ -59,6 +59,12 @@ class EngineImpl final : public Engine {
   void AppendSystemEvent(std::string type, Json data) override;
   Result<EventPage> ReadEvents(uint64_t since, uint32_t limit) const override;
 
+  void CreateApiKey(NewApiKey key, Callback<CreatedApiKey> done) override;
+  void RevokeApiKey(std::string id, Callback<bool> done) override;
+  Result<std::vector<ApiKeyInfo>> ListApiKeys() const override;
+  std::optional<ApiKeyPrincipal> LookupApiKey(std::string_view token) const override;
+
+  Result<BackupInfo> Backup(const std::string& dir, BackupHook hook) override;
   void AddCommitListener(CommitListener listener) override;
   Status Checkpoint() override;
   EngineStats Stats() const override;
@@ -73,7 +79,10 @@ class EngineImpl final : public Engine {
                    std::function<Status(WriteContext&, size_t)> item, Callback<VectorBatchResult> done);
   void BackgroundLoop();
   void SweepExpired();
-  Status WriteSnapshotManifest(uint64_t offset, uint64_t vectors_offset);
+  // Writes <dir>/snapshot.json (dir: the data dir, or a backup).
+  Status WriteSnapshotManifest(const std::string& dir, uint64_t offset, uint64_t vectors_offset);
+  // backup.cc: the copy made while the commit thread is paused.
+  Status CopyPaused(const std::string& dir, const BackupHook& hook, uint64_t* offset);
 
   const Config config_;
   Clock& clock_;

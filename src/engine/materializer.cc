@@ -35,14 +35,18 @@ Result<std::unique_ptr<Materializer>> Materializer::Open(kv::LmdbEnv& env) {
   if (!meta.ok()) return meta.status();
   auto docs = doc::DocStore::Open(*txn);
   if (!docs.ok()) return docs.status();
+  auto keys = auth_keys::AuthKeyStore::Open(*txn);
+  if (!keys.ok()) return keys.status();
   KISSVDB_RETURN_IF_ERROR(txn->Commit());
   auto m = std::unique_ptr<Materializer>(new Materializer(env, *state, *meta));
   m->docs_ = *docs;
+  m->auth_keys_ = *keys;
   return m;
 }
 
 Status Materializer::ApplyToTxn(kv::Txn& txn, const Event& event) {
   if (doc::DocStore::Handles(event.type)) return docs_->ApplyEvent(txn, event);
+  if (auth_keys::AuthKeyStore::Handles(event.type)) return auth_keys_->ApplyEvent(txn, event);
   const Json& d = event.data;
   try {
     if (event.type == event_type::kStateUpdated) {
@@ -64,7 +68,14 @@ Status Materializer::ApplyToTxn(kv::Txn& txn, const Event& event) {
 
 Status Materializer::ApplyInMemory(const Event& event) {
   if (vectors_ != nullptr && vector_events::IsVectorEvent(event.type)) return vector_events::Apply(*vectors_, event);
+  if (auth_keys::AuthKeyStore::Handles(event.type)) auth_index_.Apply(event);
   return Status::OK();
+}
+
+Status Materializer::LoadAuthIndex() {
+  auto txn = kv::Txn::Begin(env_, /*read_only=*/true);
+  if (!txn.ok()) return txn.status();
+  return auth_index_.Load(*txn, *auth_keys_);
 }
 
 Result<uint64_t> Materializer::AppliedOffset(const kv::Txn& txn) const {

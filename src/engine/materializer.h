@@ -13,6 +13,7 @@
 #include <string>
 
 #include "doc/doc_store.h"
+#include "engine/auth_keys.h"
 #include "kissvdb/event.h"
 #include "kissvdb/status.h"
 #include "kv/lmdb.h"
@@ -29,12 +30,17 @@ class Materializer {
   kv::LmdbEnv& env() const { return env_; }
   const kv::StateStore& state() const { return state_; }
   const doc::DocStore& docs() const { return *docs_; }
+  const auth_keys::AuthKeyStore& auth_keys() const { return *auth_keys_; }
+  const auth_keys::AuthKeyIndex& auth_index() const { return auth_index_; }
+  // Rebuilds the in-memory key index from LMDB (boot, after replay).
+  Status LoadAuthIndex();
 
   // Applies one event to the LMDB-backed stores inside `txn`. Event types
   // no store knows (user events) are ignored: they live only in the log.
   Status ApplyToTxn(kv::Txn& txn, const Event& event);
 
-  // Applies one event to the in-memory stores (vector indexes). Called after
+  // Applies one event to the in-memory stores (vector indexes, the API key
+  // index). Called after
   // the event is durable and committed to LMDB, in offset order. The stores
   // skip events they already hold (their files were saved past it).
   Status ApplyInMemory(const Event& event);
@@ -54,6 +60,8 @@ class Materializer {
   kv::StateStore state_;
   MDB_dbi meta_;
   std::optional<doc::DocStore> docs_;  // set by Open
+  std::optional<auth_keys::AuthKeyStore> auth_keys_;  // set by Open
+  auth_keys::AuthKeyIndex auth_index_;
   vector::VectorStore* vectors_ = nullptr;
 };
 

@@ -238,7 +238,7 @@ class HttpClient {
   bool ReadOne(HttpResponse* out) {
     namespace bhttp = boost::beast::http;
     bhttp::response_parser<bhttp::string_body> parser;
-    parser.body_limit(std::numeric_limits<std::uint64_t>::max());  // not boost::none: Beast 1.74 compares it as 0
+    parser.body_limit(std::numeric_limits<std::uint64_t>::max());  // not boost::none: Beast 1.74 then refuses any Content-Length body
     parser.header_limit(1 << 20);
     boost::system::error_code ec;
     bhttp::read(*socket_, buffer_, parser, ec);
@@ -295,7 +295,7 @@ class HttpStream {
       error_ = "write: " + ec.message();
       return;
     }
-    parser_.body_limit(std::numeric_limits<std::uint64_t>::max());  // not boost::none: Beast 1.74 compares it as 0
+    parser_.body_limit(std::numeric_limits<std::uint64_t>::max());  // not boost::none: Beast 1.74 then refuses any Content-Length body
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
     while (!parser_.is_header_done()) {
       bhttp::read_header(socket_, buffer_, parser_, ec);

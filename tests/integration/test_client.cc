@@ -56,6 +56,7 @@ pid_t Spawn(const std::vector<std::string>& args, const std::vector<std::string>
   for (const auto& e : env) envp.push_back(const_cast<char*>(e.c_str()));
   envp.push_back(nullptr);
 
+  const std::string exec_failed = "test_client: cannot execute " + args[0] + " (not built?)\n";
   const int log_fd = ::open(log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (log_fd < 0) return -1;
   const pid_t pid = ::fork();
@@ -66,6 +67,8 @@ pid_t Spawn(const std::vector<std::string>& args, const std::vector<std::string>
     const int null_fd = ::open("/dev/null", O_RDONLY);
     if (null_fd >= 0) ::dup2(null_fd, 0);
     ::execve(argv[0], argv.data(), envp.data());
+    ssize_t ignored = ::write(2, exec_failed.data(), exec_failed.size());
+    (void)ignored;
     ::_exit(127);
   }
   ::close(log_fd);

@@ -108,8 +108,9 @@ TEST_F(DocEngineTest, ValidationWritesNothing) {
   EXPECT_EQ(Put("c", "a", Json::array({1})).status().code(), Code::kInvalidArgument);
   EXPECT_EQ(Put("c", "a", "text").status().code(), Code::kInvalidArgument);
   EXPECT_EQ(Put("c", "a", {{"big", std::string(2000, 'x')}}).status().code(), Code::kPayloadTooLarge);
-  for (const std::string& bad : std::vector<std::string>{"", ".", "..", "a/b", std::string("a\0b", 3), "tab\there", "\x7f", "\xff\xfe",
-                                std::string(65, 'c')}) {
+  const std::vector<std::string> bad_collections = {
+      "", ".", "..", "a/b", std::string("a\0b", 3), "tab\there", "\x7f", "\xff\xfe", std::string(65, 'c')};
+  for (const std::string& bad : bad_collections) {
     EXPECT_EQ(Put(bad, "id", Json::object()).status().code(), Code::kInvalidArgument) << Json(bad).dump();
   }
   for (const std::string& bad : std::vector<std::string>{"", ".", "..", "a/b", "nl\n", std::string(129, 'i')}) {

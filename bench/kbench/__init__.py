@@ -1,0 +1,1 @@
+"""bench/kbench: KissVDB against its peers on this machine (see bench/run.sh)."""

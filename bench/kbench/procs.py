@@ -1,0 +1,260 @@
+"""Servers under test: KissVDB and the peers (nginx, redis-server, etcd).
+
+Every process is started from the main thread with PR_SET_PDEATHSIG, kept
+in one registry and stopped at exit (SIGTERM, then SIGKILL), so nothing
+outlives the bench even if it is killed. Everything binds 127.0.0.1 on a
+free port.
+"""
+import atexit
+import ctypes
+import http.client
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+
+_live = []
+
+
+def _die_with_parent():
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
+def spawn(argv, log_path, env=None):
+    log = open(log_path, "ab")
+    p = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
+                         preexec_fn=_die_with_parent, start_new_session=True)
+    log.close()
+    _live.append(p)
+    return p
+
+
+def stop(p, timeout=20.0):
+    """SIGTERM, wait, SIGKILL. Returns the exit code."""
+    if p.poll() is None:
+        p.send_signal(signal.SIGTERM)
+        try:
+            p.wait(timeout)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+    if p in _live:
+        _live.remove(p)
+    return p.returncode
+
+
+@atexit.register
+def stop_all():
+    for p in list(_live):
+        stop(p, timeout=5.0)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def rss_bytes(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def have(binary):
+    return shutil.which(binary) is not None
+
+
+def wait_until(ready, proc, what, timeout=60.0, step=0.002):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{what} exited with code {proc.returncode} while starting")
+        try:
+            if ready():
+                return
+        except OSError:
+            pass
+        time.sleep(step)
+    raise RuntimeError(f"{what} not ready after {timeout:.0f} s")
+
+
+def http_ok(port, path, headers=None):
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+    try:
+        c.request("GET", path, headers=headers or {})
+        r = c.getresponse()
+        r.read()
+        return r.status == 200
+    finally:
+        c.close()
+
+
+class KissVDB:
+    """One daemon on a data dir. start() returns the seconds to /v1/health."""
+
+    def __init__(self, binary, data_dir, token, log_path, extra_args=()):
+        self.binary, self.data_dir, self.token, self.log_path = binary, data_dir, token, log_path
+        self.extra_args = list(extra_args)
+        self.proc = None
+        self.port = None
+
+    def start(self):
+        port_file = self.data_dir + ".port"
+        if os.path.exists(port_file):
+            os.remove(port_file)
+        argv = [self.binary, "--port", "0", "--port-file", port_file, "--data-dir", self.data_dir,
+                "--api-key", self.token, "--log-level", "warning"] + self.extra_args
+        t0 = time.monotonic()
+        self.proc = spawn(argv, self.log_path)
+
+        def ready():
+            if self.port is None:
+                text = open(port_file).read().strip() if os.path.exists(port_file) else ""
+                if not text:
+                    return False
+                self.port = int(text)
+            return http_ok(self.port, "/v1/health")
+
+        self.port = None
+        wait_until(ready, self.proc, "kissvdb", timeout=600)
+        return time.monotonic() - t0
+
+    def stop(self):
+        code = stop(self.proc, timeout=120)
+        if code != 0:
+            raise RuntimeError(f"kissvdb exited with code {code} (log: {self.log_path})")
+
+    def rss(self):
+        return rss_bytes(self.proc.pid)
+
+
+class Nginx:
+    """nginx with one worker serving files from <dir>/www."""
+
+    def __init__(self, work_dir):
+        self.dir = work_dir
+        self.www = os.path.join(work_dir, "www")
+        os.makedirs(self.www, exist_ok=True)
+        os.makedirs(os.path.join(work_dir, "tmp"), exist_ok=True)
+        self.port = free_port()
+        conf = f"""
+daemon off;
+master_process on;
+worker_processes 1;
+pid {work_dir}/nginx.pid;
+error_log {work_dir}/error.log warn;
+events {{ worker_connections 4096; }}
+http {{
+  access_log off;
+  server_tokens off;
+  keepalive_requests 100000000;
+  keepalive_timeout 300s;
+  client_body_temp_path {work_dir}/tmp/body;
+  proxy_temp_path {work_dir}/tmp/proxy;
+  fastcgi_temp_path {work_dir}/tmp/fastcgi;
+  uwsgi_temp_path {work_dir}/tmp/uwsgi;
+  scgi_temp_path {work_dir}/tmp/scgi;
+  server {{
+    listen 127.0.0.1:{self.port};
+    root {self.www};
+    location / {{ default_type application/json; }}
+  }}
+}}
+"""
+        self.conf = os.path.join(work_dir, "nginx.conf")
+        with open(self.conf, "w") as f:
+            f.write(conf)
+        # The worker may run as another user: let it read the files.
+        for d in (work_dir, self.www):
+            os.chmod(d, 0o755)
+        self.proc = None
+
+    def put_file(self, name, data):
+        path = os.path.join(self.www, name)
+        with open(path, "wb") as f:
+            f.write(data)
+        os.chmod(path, 0o644)
+
+    def start(self):
+        binary = shutil.which("nginx") or "/usr/sbin/nginx"
+        self.proc = spawn([binary, "-p", self.dir, "-c", self.conf, "-e", self.dir + "/error.log"],
+                          os.path.join(self.dir, "stdout.log"))
+        wait_until(lambda: _port_open(self.port), self.proc, "nginx", timeout=30)
+
+    def stop(self):
+        stop(self.proc)
+
+
+def _port_open(port):
+    with socket.create_connection(("127.0.0.1", port), timeout=1):
+        return True
+
+
+def redis_ping(port):
+    with socket.create_connection(("127.0.0.1", port), timeout=2) as s:
+        s.sendall(b"PING\r\n")
+        return s.recv(64).startswith(b"+PONG")
+
+
+class Redis:
+    """redis-server: mode "memory" (no persistence) or "always" (AOF, fsync
+    every write)."""
+
+    def __init__(self, work_dir, mode):
+        self.dir, self.mode = work_dir, mode
+        os.makedirs(work_dir, exist_ok=True)
+        self.port = free_port()
+        self.proc = None
+
+    def argv(self, extra=()):
+        a = [shutil.which("redis-server") or "/usr/bin/redis-server", "--bind", "127.0.0.1", "--port",
+             str(self.port), "--dir", self.dir, "--save", "", "--protected-mode", "no", "--daemonize", "no",
+             "--logfile", os.path.join(self.dir, "redis.log")]
+        if self.mode == "always":
+            a += ["--appendonly", "yes", "--appendfsync", "always"]
+        else:
+            a += ["--appendonly", "no"]
+        return a + list(extra)
+
+    def start(self, extra=()):
+        t0 = time.monotonic()
+        self.proc = spawn(self.argv(extra), os.path.join(self.dir, "stdout.log"))
+        wait_until(lambda: redis_ping(self.port), self.proc, "redis-server", timeout=600)
+        return time.monotonic() - t0
+
+    def stop(self):
+        stop(self.proc)
+
+    def rss(self):
+        return rss_bytes(self.proc.pid)
+
+
+class Etcd:
+    """A single-member etcd; its JSON gateway serves /v3/kv/*."""
+
+    def __init__(self, work_dir):
+        self.dir = work_dir
+        os.makedirs(work_dir, exist_ok=True)
+        self.port, self.peer_port = free_port(), free_port()
+        self.proc = None
+
+    def start(self):
+        client = f"http://127.0.0.1:{self.port}"
+        peer = f"http://127.0.0.1:{self.peer_port}"
+        argv = [shutil.which("etcd") or "/usr/bin/etcd", "--name", "kbench", "--data-dir",
+                os.path.join(self.dir, "data"), "--listen-client-urls", client, "--advertise-client-urls", client,
+                "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer, "--initial-cluster",
+                f"kbench={peer}", "--log-level", "error", "--logger", "zap"]
+        self.proc = spawn(argv, os.path.join(self.dir, "etcd.log"))
+        wait_until(lambda: http_ok(self.port, "/health"), self.proc, "etcd", timeout=60)
+
+    def stop(self):
+        stop(self.proc)

@@ -1,0 +1,241 @@
+"""Rows over HTTP request/response: KV GET, durable PUT, CAS, documents,
+event append, SQL point SELECT. Each compares KissVDB with a peer doing the
+same work, interleaved A B A B, medians of the runs."""
+import json
+import os
+import subprocess
+
+from . import loadgen
+from .ctx import VALUE_100
+from .report import Row
+
+
+def _load_state(ctx, prefix, n):
+    ops = [{"key": f"{prefix}{i}", "value": VALUE_100} for i in range(n)]
+    for i in range(0, n, 256):
+        ctx.client.request("POST", "/v1/state/batch_put", {"operations": ops[i:i + 256]})
+
+
+def _maybe(ctx, fn, row, what):
+    """Runs one side; on a load error marks the row instead of failing the run."""
+    if fn is None:
+        return None
+
+    def run():
+        try:
+            return fn()
+        except loadgen.LoadError as e:
+            row.skipped = (row.skipped + "; " if row.skipped else "") + f"{what}: {e}"
+            raise
+    return run
+
+
+def _measure(ctx, row, kiss_fn, peer_fn):
+    """Interleaves; fills row.kiss/row.peer (rates) and the samples note."""
+    try:
+        a, b = loadgen.interleave(ctx.p["runs"], kiss_fn, peer_fn)
+    except loadgen.LoadError as e:
+        row.skipped = row.skipped or str(e)
+        ctx.say(f"FAILED {row.name}: {e}")
+        return None, None
+    row.kiss = a["rate"] if a else None
+    row.peer = b["rate"] if b else None
+    row.note = "; ".join(x for x in (row.note, _samples("KissVDB", a), _samples(row.peer_name, b)) if x)
+    ctx.say(f"{row.name}: KissVDB {row.kiss} vs {row.peer_name} {row.peer}")
+    return a, b
+
+
+def _samples(who, r):
+    if not r:
+        return ""
+    return f"{who} runs {r['samples']} (p50 {r['p50_us'] / 1000:.2f} ms, p99 {r['p99_us'] / 1000:.2f} ms)"
+
+
+def kv_get(ctx):
+    n = ctx.p["keys"]
+    ctx.say(f"KV GET: loading {n} keys")
+    _load_state(ctx, "g:", n)
+    body = ctx.client.request("GET", "/v1/state/g:1")[1]
+    rows = []
+    nginx = ctx.peer("nginx")
+    row = Row("KV GET", "req/s", peer_name="nginx, static body of the same size", min_ratio=0.7,
+              note=f"{len(body)}-byte JSON body, {n} keys, random key per request")
+    if nginx is None:
+        row.skipped = ctx.missing["nginx"]
+    else:
+        nginx.put_file("kv", body)
+    kiss = lambda: ctx.wrk_kiss(env={"KB_PATH": "/v1/state/g:{i}", "KB_N": n})
+    peer = (lambda: ctx.wrk_peer(nginx.port, env={"KB_PATH": "/kv"})) if nginx else None
+    _measure(ctx, row, kiss, peer)
+    rows.append(row)
+
+    row = Row("KV GET (vs Redis, no persistence)", "req/s", peer_name="redis-server GET (redis-benchmark)",
+              note="context only: RESP vs HTTP/JSON")
+    rb = ctx.redis_bench("redis-memory")
+    if rb is None:
+        row.skipped = ctx.missing["redis-memory"]
+    else:
+        _redis_fill(ctx, ctx.peer("redis-memory").port, n)
+    peer = (lambda: rb.run(["GET", "g:__rand_int__"], keyspace=n)) if rb else None
+    _measure(ctx, row, kiss, peer)
+    rows.append(row)
+    return rows
+
+
+def _redis_fill(ctx, port, n):
+    import socket
+    with socket.create_connection(("127.0.0.1", port)) as s:
+        for start in range(0, n, 10000):
+            count = min(10000, n - start)
+            cmds = b"".join(
+                b"*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n" % (len(k), k, len(VALUE_100), VALUE_100.encode())
+                for k in (f"g:{i:012d}".encode() for i in range(start, start + count)))
+            s.sendall(cmds)
+            want, got = 5 * count, 0
+            while got < want:
+                chunk = s.recv(min(65536, want - got))
+                if not chunk:
+                    raise RuntimeError("redis closed the connection")
+                got += len(chunk)
+
+
+def kv_put(ctx):
+    n = ctx.p["keys"]
+    body = json.dumps({"value": VALUE_100})
+    kiss = lambda: ctx.wrk_kiss(env={"KB_METHOD": "PUT", "KB_PATH": "/v1/state/p:{i}", "KB_BODY": body, "KB_N": n})
+    r_redis = Row("KV PUT durable", "req/s", peer_name="redis-server appendfsync always (SET)", min_ratio=1.0,
+                  note=f"100-byte values, {n} keys, every write fsync'd before the reply (group commit)")
+    r_etcd = Row("KV PUT durable (vs etcd)", "req/s", peer_name="etcd /v3/kv/put (JSON gateway)", min_ratio=3.0)
+    rb = ctx.redis_bench("redis-always")
+    if rb is None:
+        r_redis.skipped = ctx.missing["redis-always"]
+    etcd = ctx.peer("etcd")
+    if etcd is None:
+        r_etcd.skipped = ctx.missing["etcd"]
+    redis_fn = (lambda: rb.run(["SET", "p:__rand_int__", VALUE_100], keyspace=n)) if rb else None
+    etcd_fn = (lambda: ctx.wrk_peer(etcd.port, env={
+        "KB_METHOD": "POST", "KB_PATH": "/v3/kv/put", "KB_BODY": '{"key":"{b64key}","value":"{b64val}"}',
+        "KB_KEYPREFIX": "p:", "KB_VALUE": VALUE_100, "KB_N": n})) if etcd else None
+    try:
+        a, b, c = loadgen.interleave(ctx.p["runs"], kiss, redis_fn, etcd_fn)
+    except loadgen.LoadError as e:
+        r_redis.skipped = r_redis.skipped or str(e)
+        ctx.say(f"FAILED KV PUT: {e}")
+        return [r_redis, r_etcd]
+    for row, peer in ((r_redis, b), (r_etcd, c)):
+        row.kiss = a["rate"]
+        row.peer = peer["rate"] if peer else None
+        row.note = "; ".join(x for x in (row.note, _samples("KissVDB", a), _samples(row.peer_name, peer)) if x)
+        ctx.say(f"{row.name}: KissVDB {row.kiss} vs {row.peer_name} {row.peer}")
+    return [r_redis, r_etcd]
+
+
+def kv_cas(ctx):
+    conns = 64
+    row = Row("KV CAS", "req/s", peer_name="etcd /v3/kv/txn (compare mod_revision, put)",
+              note=f"{conns} connections, one per wrk thread, {ctx.p['cas_keys']} keys each; "
+                   "every write names the revision it expects")
+    etcd = ctx.peer("etcd")
+    if etcd is None:
+        row.skipped = ctx.missing["etcd"]
+    run = [0]
+
+    def env(target):
+        run[0] += 1
+        return {"KB_TARGET": target, "KB_KEYS": ctx.p["cas_keys"], "KB_KEYPREFIX": f"cas{run[0]}:",
+                "KB_VALUE": VALUE_100}
+
+    def check(r):
+        if r["failed"]:
+            raise loadgen.LoadError(f"{r['failed']} compare failures: a connection lost track of its revisions")
+        return r
+
+    kiss = lambda: check(ctx.wrk_kiss("cas.lua", env("kissvdb"), connections=conns, threads=conns))
+    peer = (lambda: check(ctx.wrk_peer(etcd.port, "cas.lua", env("etcd"), connections=conns,
+                                       threads=conns))) if etcd else None
+    _measure(ctx, row, kiss, peer)
+    return [row]
+
+
+DOC = {"title": "benchmark document", "author": "kbench", "year": 2024, "tags": ["a", "b", "c"],
+       "text": "x" * 60}
+
+
+def doc_put_get(ctx):
+    n = ctx.p["keys"]
+    doc = json.dumps(DOC, separators=(",", ":"))
+    ctx.say(f"docs: loading {n} documents")
+    bodies = [(f"/v1/doc/bench/d{i}", doc) for i in range(n)]
+    from .client import parallel
+    parallel(ctx.kiss.port, ctx.token, bodies, "PUT", None, workers=8)
+    got = ctx.client.request("GET", "/v1/doc/bench/d1")[1]
+    rows = []
+    put = Row("doc PUT durable", "req/s", peer_name="redis-server appendfsync always (SET of the same JSON)",
+              note=f"{len(doc)}-byte document, {n} ids")
+    rb = ctx.redis_bench("redis-always")
+    if rb is None:
+        put.skipped = ctx.missing["redis-always"]
+    kiss = lambda: ctx.wrk_kiss(env={"KB_METHOD": "PUT", "KB_PATH": "/v1/doc/bench/d{i}", "KB_BODY": doc,
+                                     "KB_N": n})
+    peer = (lambda: rb.run(["SET", "d:__rand_int__", doc], keyspace=n)) if rb else None
+    _measure(ctx, put, kiss, peer)
+    rows.append(put)
+
+    get = Row("doc GET", "req/s", peer_name="nginx, static body of the same size",
+              note=f"{len(got)}-byte response")
+    nginx = ctx.peer("nginx")
+    if nginx is None:
+        get.skipped = ctx.missing["nginx"]
+    else:
+        nginx.put_file("doc", got)
+    kiss = lambda: ctx.wrk_kiss(env={"KB_PATH": "/v1/doc/bench/d{i}", "KB_N": n})
+    peer = (lambda: ctx.wrk_peer(nginx.port, env={"KB_PATH": "/doc"})) if nginx else None
+    _measure(ctx, get, kiss, peer)
+    rows.append(get)
+    return rows
+
+
+def event_append(ctx):
+    body = json.dumps({"type": "bench", "data": {"v": VALUE_100}})
+    row = Row("event append durable", "req/s", peer_name="redis-server appendfsync always (XADD)",
+              note="100-byte payload")
+    rb = ctx.redis_bench("redis-always")
+    if rb is None:
+        row.skipped = ctx.missing["redis-always"]
+    kiss = lambda: ctx.wrk_kiss(env={"KB_METHOD": "POST", "KB_PATH": "/v1/events", "KB_BODY": body})
+    peer = (lambda: rb.run(["XADD", "kb:stream", "*", "v", VALUE_100])) if rb else None
+    _measure(ctx, row, kiss, peer)
+    return [row]
+
+
+SQL_SELECT = "SELECT id, v FROM bench_kv WHERE id = ?"
+
+
+def sql_select(ctx):
+    n = ctx.p["sql_rows"]
+    ctx.say(f"SQL: loading {n} rows")
+    ctx.client.request("POST", "/v1/sql/exec",
+                       {"sql": "CREATE TABLE IF NOT EXISTS bench_kv(id INTEGER PRIMARY KEY, v TEXT)"})
+    ctx.client.request("POST", "/v1/sql/exec", {
+        "sql": "WITH RECURSIVE c(x) AS (SELECT 0 UNION ALL SELECT x + 1 FROM c WHERE x < ?) "
+               "INSERT OR REPLACE INTO bench_kv(id, v) SELECT x, ? FROM c", "params": [n - 1, VALUE_100]})
+    row = Row("SQL point SELECT", "req/s", peer_name="SQLite in-process, prepared statement, all cores",
+              min_ratio=0.5, note=f"`{SQL_SELECT}`, {n} rows, random id")
+    body = json.dumps({"sql": SQL_SELECT, "params": [0]}).replace("[0]", "[{i}]")
+    kiss = lambda: ctx.wrk_kiss(env={"KB_METHOD": "POST", "KB_PATH": "/v1/sql/query", "KB_BODY": body, "KB_N": n})
+    db = os.path.join(ctx.tmp, "sqlite-peer.db")
+
+    def peer():
+        out = subprocess.run([ctx.args.sqlite_baseline, "--db", db, "--rows", str(n), "--seconds",
+                              str(ctx.p["seconds"])], capture_output=True, text=True, timeout=600)
+        if out.returncode != 0:
+            raise loadgen.LoadError(f"kissvdb_bench_sqlite: {out.stderr.strip()}")
+        r = json.loads(out.stdout)
+        return {"rate": r["qps"], "p50_us": 0, "p99_us": 0}
+
+    if not os.path.exists(ctx.args.sqlite_baseline):
+        row.skipped = f"{ctx.args.sqlite_baseline} not built"
+        peer = None
+    _measure(ctx, row, kiss, peer)
+    row.note = row.note.replace(" (p50 0.00 ms, p99 0.00 ms)", "")
+    return [row]

@@ -1,0 +1,28 @@
+-- POSTs the bodies of a file in turn, one JSON body per line (vector
+-- searches: the queries are prepared by bench/kbench). Each thread starts
+-- at a different line.
+-- Environment: KB_PATH, KB_BODY_FILE, KB_TOKEN, KB_LUA_DIR.
+package.path = os.getenv("KB_LUA_DIR") .. "/?.lua;" .. package.path
+local common = require("common")
+
+setup = common.setup
+done = common.done
+
+local path = os.getenv("KB_PATH")
+local headers = common.headers()
+headers["Content-Type"] = "application/json"
+local bodies = {}
+local pos = 1
+
+init = function(args)
+  for line in io.lines(os.getenv("KB_BODY_FILE")) do
+    if #line > 0 then bodies[#bodies + 1] = line end
+  end
+  pos = ((id or 0) * 7919) % #bodies + 1
+end
+
+request = function()
+  local body = bodies[pos]
+  pos = pos % #bodies + 1
+  return wrk.format("POST", path, headers, body)
+end

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# The benchmark: KissVDB against its peers on this machine, in one run.
+#
+#   bench/run.sh --full     10 s per run, 3 runs per side interleaved; writes
+#                           docs/BENCHMARKS.md (about 15-20 minutes)
+#   bench/run.sh --quick    about 1 s per row, one run: checks that every row
+#                           runs and prints the table (the "bench" ctest)
+#
+# Options:
+#   --build-dir DIR         where kissvdb and the baselines are (default build/;
+#                           built there with scripts/build.sh if missing)
+#   --binary PATH           the daemon (default DIR/kissvdb)
+#   --hnsw-baseline PATH    default DIR/bench/kissvdb_bench_hnsw
+#   --sqlite-baseline PATH  default DIR/bench/kissvdb_bench_sqlite
+#   --sse-fanout PATH       default DIR/sse_fanout (the SSE row is "not measured"
+#                           if bench/sse_fanout.cc is absent)
+#   --out FILE              the Markdown report (default: docs/BENCHMARKS.md
+#                           for --full, none for --quick)
+#   --rows a,b              only these rows: vector,get,put,cas,doc,events,sql,sse,boot
+#   --seconds S --runs N    override the mode's run length and count
+#   --no-setup              do not install missing peers
+#
+# Peers (Debian packages, installed by bench/setup_peers.sh): nginx-light,
+# redis-server (+ redis-benchmark), etcd-server, wrk; in-process hnswlib and
+# SQLite are small programs in bench/peers/. Everything binds 127.0.0.1 on
+# free ports, runs from a temp dir and is stopped at exit. A peer that is
+# missing marks its rows "not measured"; KissVDB's side must run.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+mode=""
+build_dir="$ROOT/build"
+binary="" hnsw="" sqlite="" sse="" out="" setup=1
+passthru=()
+while (( $# )); do
+  case "$1" in
+    --quick|--full) mode="$1" ;;
+    --build-dir) build_dir="$2"; shift ;;
+    --binary) binary="$2"; shift ;;
+    --hnsw-baseline) hnsw="$2"; shift ;;
+    --sqlite-baseline) sqlite="$2"; shift ;;
+    --sse-fanout) sse="$2"; shift ;;
+    --out) out="$2"; shift ;;
+    --no-setup) setup=0 ;;
+    --rows|--seconds|--runs) passthru+=("$1" "$2"); shift ;;
+    --keep) passthru+=("$1") ;;
+    -h|--help) sed -n '2,28p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "run.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
+  esac
+  shift
+done
+[[ -n "$mode" ]] || { echo "run.sh: give --quick or --full" >&2; exit 2; }
+
+if (( setup )); then
+  bash "$ROOT/bench/setup_peers.sh" ||
+    echo "run.sh: installing the peers failed; the rows of missing peers will say 'not measured'" >&2
+fi
+
+binary="${binary:-$build_dir/kissvdb}"
+hnsw="${hnsw:-$build_dir/bench/kissvdb_bench_hnsw}"
+sqlite="${sqlite:-$build_dir/bench/kissvdb_bench_sqlite}"
+sse="${sse:-$build_dir/sse_fanout}"
+want_sse=0
+[[ -f "$ROOT/bench/sse_fanout.cc" && ! -x "$sse" ]] && want_sse=1
+if [[ ! -x "$binary" || ! -x "$hnsw" || ! -x "$sqlite" ]] || (( want_sse )); then
+  targets=(kissvdb kissvdb_bench_hnsw kissvdb_bench_sqlite)
+  (( want_sse )) && targets+=(sse_fanout)
+  BUILD_DIR="$build_dir" bash "$ROOT/scripts/build.sh" "${targets[@]}"
+fi
+[[ "$mode" == --full && -z "$out" ]] && out="$ROOT/docs/BENCHMARKS.md"
+
+for tool in wrk /usr/bin/python3; do
+  command -v "$tool" >/dev/null || { echo "run.sh: $tool is required (bench/setup_peers.sh installs it)" >&2; exit 1; }
+done
+
+# Debian's python3 (the pyenv one on PATH may not see Debian packages);
+# only its standard library is used.
+cd "$ROOT/bench"
+exec /usr/bin/python3 -m kbench "$mode" --binary "$binary" --hnsw-baseline "$hnsw" --sqlite-baseline "$sqlite" \
+  --sse-fanout "$sse" ${out:+--out "$out"} "${passthru[@]}"

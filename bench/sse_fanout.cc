@@ -1,0 +1,601 @@
+// sse_fanout: change-stream fan-out benchmark (issue 4).
+//
+// Starts the real kissvdb binary on 127.0.0.1 (fresh temp data dir), opens
+// N subscribers on GET /v1/stream, drives writers at a fixed rate of KV puts
+// for a bounded time, and reports:
+//   * delivery lag p50/p90/p99/max: subscriber receive time minus the time the
+//     writer sent the request (both CLOCK_MONOTONIC in this process), so it
+//     includes HTTP, group commit + fdatasync, fan-out and the socket;
+//   * write acknowledgement latency (for comparison: lag - ack = stream cost);
+//   * lost / duplicated / out-of-order events per subscriber, checked against
+//     the log itself (GET /v1/log) by count, sum and sum of squares of the
+//     offsets each filter should have delivered;
+//   * server CPU (utime+stime from /proc/<pid>/stat over the write window)
+//     and RSS (VmRSS sampled, VmHWM).
+//
+// One command (bounded: connect + --seconds + at most --drain-secs):
+//   cmake --build build-stream --target sse_fanout kissvdb && build-stream/sse_fanout
+// Flags: --subscribers 1000 --rate 10000 --seconds 10 --groups 1 --writers 64
+//        --readers 2 --durability always --server <path> --drain-secs 15
+// --groups G: writer i uses key prefix "b<i%G>/", subscriber j filters with
+// key_prefix=b<j%G>/, so each subscriber receives 1/G of the events.
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cinttypes>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace {
+
+using Json = nlohmann::json;
+
+uint64_t NowNs() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+[[noreturn]] void Die(const std::string& msg) {
+  std::fprintf(stderr, "sse_fanout: %s\n", msg.c_str());
+  std::exit(1);
+}
+
+struct Options {
+  int subscribers = 1000;
+  int rate = 10000;
+  int seconds = 10;
+  int groups = 1;
+  int writers = 64;
+  int readers = 2;
+  int drain_secs = 15;
+  std::string durability = "always";
+  std::string server = KISSVDB_BINARY;
+};
+
+Options ParseArgs(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) Die("missing value for " + a);
+      return argv[++i];
+    };
+    if (a == "--subscribers") o.subscribers = std::stoi(value());
+    else if (a == "--rate") o.rate = std::stoi(value());
+    else if (a == "--seconds") o.seconds = std::stoi(value());
+    else if (a == "--groups") o.groups = std::max(1, std::stoi(value()));
+    else if (a == "--writers") o.writers = std::max(1, std::stoi(value()));
+    else if (a == "--readers") o.readers = std::max(1, std::stoi(value()));
+    else if (a == "--drain-secs") o.drain_secs = std::stoi(value());
+    else if (a == "--durability") o.durability = value();
+    else if (a == "--server") o.server = value();
+    else Die("unknown flag " + a + " (see the comment at the top of bench/sse_fanout.cc)");
+  }
+  return o;
+}
+
+// ---- The server under test ------------------------------------------------
+
+struct Server {
+  pid_t pid = -1;
+  uint16_t port = 0;
+  std::string dir;
+};
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+Server StartServer(const Options& o) {
+  Server s;
+  char tmpl[] = "/tmp/sse-fanout-XXXXXX";
+  if (!mkdtemp(tmpl)) Die("mkdtemp failed");
+  s.dir = tmpl;
+  const std::string port_file = s.dir + "/port";
+  std::vector<std::string> args = {o.server,         "--bind",     "127.0.0.1", "--port",      "0",
+                                   "--port-file",    port_file,    "--data-dir", s.dir + "/data", "--api-key",
+                                   "bench-key",      "--durability", o.durability, "--log-level", "warn"};
+  s.pid = fork();
+  if (s.pid == 0) {
+    const int log = open((s.dir + "/server.log").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    dup2(log, 1);
+    dup2(log, 2);
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  for (int i = 0; i < 1500; ++i) {
+    std::string text = ReadFile(port_file);
+    if (!text.empty() && text.back() == '\n') {
+      s.port = static_cast<uint16_t>(std::stoi(text));
+      return s;
+    }
+    int status;
+    if (waitpid(s.pid, &status, WNOHANG) == s.pid) Die("server exited: " + ReadFile(s.dir + "/server.log"));
+    usleep(10000);
+  }
+  Die("server did not start");
+}
+
+void StopServer(Server& s) {
+  if (s.pid > 0) {
+    kill(s.pid, SIGTERM);
+    for (int i = 0; i < 1000; ++i) {
+      int status;
+      if (waitpid(s.pid, &status, WNOHANG) == s.pid) {
+        s.pid = -1;
+        break;
+      }
+      usleep(10000);
+    }
+    if (s.pid > 0) {
+      kill(s.pid, SIGKILL);
+      waitpid(s.pid, nullptr, 0);
+    }
+  }
+  std::error_code ec;
+  std::filesystem::remove_all(s.dir, ec);
+}
+
+struct ProcStat {
+  uint64_t cpu_ticks = 0;  // utime + stime
+  uint64_t rss_kb = 0;
+  uint64_t hwm_kb = 0;
+};
+
+ProcStat ReadProc(pid_t pid) {
+  ProcStat st;
+  std::string stat = ReadFile("/proc/" + std::to_string(pid) + "/stat");
+  size_t close = stat.rfind(')');
+  if (close != std::string::npos) {
+    std::istringstream in(stat.substr(close + 2));
+    std::string field;
+    // Fields after the command: state(3) ... utime(14) stime(15).
+    for (int i = 3; i <= 15 && in >> field; ++i) {
+      if (i == 14 || i == 15) st.cpu_ticks += std::stoull(field);
+    }
+  }
+  std::istringstream status(ReadFile("/proc/" + std::to_string(pid) + "/status"));
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) st.rss_kb = std::stoull(line.substr(6));
+    if (line.rfind("VmHWM:", 0) == 0) st.hwm_kb = std::stoull(line.substr(6));
+  }
+  return st;
+}
+
+// ---- Plain blocking HTTP for setup and verification ---------------------
+
+int Connect(uint16_t port, bool nonblocking) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) Die("socket: " + std::string(strerror(errno)));
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) Die("connect: " + std::string(strerror(errno)));
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  if (nonblocking) fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+  return fd;
+}
+
+void WriteAll(int fd, const std::string& data) {
+  size_t off = 0;
+  while (off < data.size()) {
+    ssize_t n = write(fd, data.data() + off, data.size() - off);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) continue;
+    if (n <= 0) Die("write: " + std::string(strerror(errno)));
+    off += static_cast<size_t>(n);
+  }
+}
+
+// GET with Connection: close; returns the body (Content-Length responses).
+Json GetJson(uint16_t port, const std::string& target) {
+  int fd = Connect(port, false);
+  WriteAll(fd, "GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer bench-key\r\nConnection: close\r\n\r\n");
+  std::string resp;
+  char buf[65536];
+  ssize_t n;
+  while ((n = read(fd, buf, sizeof(buf))) > 0) resp.append(buf, static_cast<size_t>(n));
+  close(fd);
+  size_t body = resp.find("\r\n\r\n");
+  if (resp.rfind("HTTP/1.1 200", 0) != 0 || body == std::string::npos) Die("GET " + target + ": " + resp.substr(0, 200));
+  return Json::parse(resp.substr(body + 4));
+}
+
+// ---- Subscribers ---------------------------------------------------------
+
+// Lag histogram: 10 µs buckets up to 10 s.
+constexpr uint64_t kBucketNs = 10000;
+constexpr size_t kBuckets = 1000000;
+
+struct Histogram {
+  std::vector<uint64_t> buckets = std::vector<uint64_t>(kBuckets + 1, 0);
+  uint64_t count = 0;
+  uint64_t max_ns = 0;
+  void Add(uint64_t ns) {
+    buckets[std::min<uint64_t>(ns / kBucketNs, kBuckets)]++;
+    ++count;
+    max_ns = std::max(max_ns, ns);
+  }
+  void Merge(const Histogram& o) {
+    for (size_t i = 0; i <= kBuckets; ++i) buckets[i] += o.buckets[i];
+    count += o.count;
+    max_ns = std::max(max_ns, o.max_ns);
+  }
+  double PercentileMs(double p) const {
+    if (count == 0) return 0;
+    const uint64_t want = static_cast<uint64_t>(p * static_cast<double>(count - 1)) + 1;
+    uint64_t seen = 0;
+    for (size_t i = 0; i <= kBuckets; ++i) {
+      seen += buckets[i];
+      if (seen >= want) return static_cast<double>((i + 1) * kBucketNs) / 1e6;
+    }
+    return static_cast<double>(max_ns) / 1e6;
+  }
+};
+
+struct Subscriber {
+  int fd = -1;
+  int group = 0;
+  std::string raw;  // bytes not yet chunk-decoded
+  std::string sse;  // decoded body not yet split into frames
+  bool head_done = false;
+  bool ended = false;
+  uint64_t chunk_left = 0;
+  bool expect_crlf = false;
+  std::atomic<uint64_t> last_id{0};
+  uint64_t count = 0, sum = 0, sumsq = 0, disorder = 0, gaps = 0, other = 0;
+};
+
+uint64_t ParseU64(const std::string& s, size_t pos) {
+  uint64_t v = 0;
+  while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') v = v * 10 + static_cast<uint64_t>(s[pos++] - '0');
+  return v;
+}
+
+void ParseFrames(Subscriber& sub, uint64_t now, Histogram& lag) {
+  size_t pos = 0;
+  while (true) {
+    const size_t end = sub.sse.find("\n\n", pos);
+    if (end == std::string::npos) break;
+    if (sub.sse.compare(pos, 10, "event: gap") == 0) {
+      ++sub.gaps;
+    } else if (sub.sse.compare(pos, 1, ":") == 0) {
+      // keepalive
+    } else {
+      const size_t id_at = sub.sse.find("\nid: ", pos);
+      if (id_at == std::string::npos || id_at > end) {
+        ++sub.other;  // checkpoint
+      } else {
+        const uint64_t id = ParseU64(sub.sse, id_at + 5);
+        const uint64_t prev = sub.last_id.load(std::memory_order_relaxed);
+        if (id <= prev) ++sub.disorder;
+        sub.last_id.store(id, std::memory_order_relaxed);
+        ++sub.count;
+        sub.sum += id;
+        sub.sumsq += id * id;
+        const size_t t_at = sub.sse.find("\"t\":", id_at);
+        if (t_at != std::string::npos && t_at < end) {
+          const uint64_t t = ParseU64(sub.sse, t_at + 4);
+          lag.Add(now > t ? now - t : 0);
+        }
+      }
+    }
+    pos = end + 2;
+  }
+  sub.sse.erase(0, pos);
+}
+
+// Decodes the HTTP head and the chunked body.
+void Consume(Subscriber& sub, uint64_t now, Histogram& lag) {
+  size_t pos = 0;
+  if (!sub.head_done) {
+    const size_t head_end = sub.raw.find("\r\n\r\n");
+    if (head_end == std::string::npos) return;
+    if (sub.raw.rfind("HTTP/1.1 200", 0) != 0) Die("stream refused: " + sub.raw.substr(0, 200));
+    sub.head_done = true;
+    pos = head_end + 4;
+  }
+  while (pos < sub.raw.size() && !sub.ended) {
+    if (sub.expect_crlf) {
+      if (sub.raw.size() - pos < 2) break;
+      pos += 2;
+      sub.expect_crlf = false;
+    } else if (sub.chunk_left == 0) {
+      const size_t eol = sub.raw.find("\r\n", pos);
+      if (eol == std::string::npos) break;
+      sub.chunk_left = std::strtoull(sub.raw.c_str() + pos, nullptr, 16);
+      pos = eol + 2;
+      if (sub.chunk_left == 0) sub.ended = true;
+    } else {
+      const size_t n = std::min<uint64_t>(sub.chunk_left, sub.raw.size() - pos);
+      sub.sse.append(sub.raw, pos, n);
+      pos += n;
+      sub.chunk_left -= n;
+      if (sub.chunk_left == 0) sub.expect_crlf = true;
+    }
+  }
+  sub.raw.erase(0, pos);
+  ParseFrames(sub, now, lag);
+}
+
+void ReaderLoop(std::vector<Subscriber*> subs, std::atomic<bool>* stop, Histogram* lag) {
+  int ep = epoll_create1(0);
+  for (Subscriber* s : subs) {
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.ptr = s;
+    epoll_ctl(ep, EPOLL_CTL_ADD, s->fd, &ev);
+  }
+  std::vector<epoll_event> events(256);
+  std::vector<char> buf(1 << 18);
+  while (!stop->load()) {
+    const int n = epoll_wait(ep, events.data(), static_cast<int>(events.size()), 50);
+    const uint64_t now = NowNs();
+    for (int i = 0; i < n; ++i) {
+      auto* s = static_cast<Subscriber*>(events[i].data.ptr);
+      while (true) {
+        ssize_t got = read(s->fd, buf.data(), buf.size());
+        if (got > 0) {
+          s->raw.append(buf.data(), static_cast<size_t>(got));
+          if (static_cast<size_t>(got) < buf.size()) break;
+          continue;
+        }
+        if (got == 0 || (errno != EAGAIN && errno != EINTR)) {
+          s->ended = true;
+          epoll_ctl(ep, EPOLL_CTL_DEL, s->fd, nullptr);
+        }
+        break;
+      }
+      Consume(*s, now, *lag);
+    }
+  }
+  close(ep);
+}
+
+// ---- Writers -------------------------------------------------------------
+
+struct WriterConn {
+  int fd = -1;
+  bool busy = false;
+  uint64_t sent_ns = 0;
+  std::string in;
+};
+
+struct WriteResult {
+  uint64_t sent = 0, acked = 0, errors = 0;
+  Histogram ack;
+};
+
+void WriterLoop(const Options& o, uint16_t port, uint64_t t0, uint64_t t_end, WriteResult* out) {
+  std::vector<WriterConn> conns(static_cast<size_t>(o.writers));
+  int ep = epoll_create1(0);
+  std::vector<WriterConn*> idle;
+  for (auto& c : conns) {
+    c.fd = Connect(port, true);
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.ptr = &c;
+    epoll_ctl(ep, EPOLL_CTL_ADD, c.fd, &ev);
+    idle.push_back(&c);
+  }
+  const double period_ns = 1e9 / o.rate;
+  uint64_t k = 0;
+  std::vector<epoll_event> events(256);
+  char buf[65536];
+  size_t in_flight = 0;
+  while (true) {
+    const uint64_t now = NowNs();
+    const bool writing = now < t_end;
+    if (!writing && in_flight == 0) break;
+    while (writing && !idle.empty() && t0 + static_cast<uint64_t>(static_cast<double>(k) * period_ns) <= now) {
+      WriterConn* c = idle.back();
+      idle.pop_back();
+      const uint64_t g = k % static_cast<uint64_t>(o.groups);
+      const uint64_t sent = NowNs();
+      const std::string body = "{\"value\":{\"k\":" + std::to_string(k) + ",\"t\":" + std::to_string(sent) + "}}";
+      const std::string req = "PUT /v1/state/b" + std::to_string(g) + "%2F" + std::to_string(k % 997) +
+                              " HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer bench-key\r\n"
+                              "Content-Type: application/json\r\nContent-Length: " +
+                              std::to_string(body.size()) + "\r\n\r\n" + body;
+      WriteAll(c->fd, req);
+      c->busy = true;
+      c->sent_ns = sent;
+      ++in_flight;
+      ++out->sent;
+      ++k;
+    }
+    int timeout_ms = 1;
+    const int n = epoll_wait(ep, events.data(), static_cast<int>(events.size()), timeout_ms);
+    for (int i = 0; i < n; ++i) {
+      auto* c = static_cast<WriterConn*>(events[i].data.ptr);
+      ssize_t got;
+      while ((got = read(c->fd, buf, sizeof(buf))) > 0) c->in.append(buf, static_cast<size_t>(got));
+      const size_t head_end = c->in.find("\r\n\r\n");
+      if (head_end == std::string::npos) continue;
+      const size_t cl = c->in.find("Content-Length: ");
+      const uint64_t len = cl == std::string::npos ? 0 : ParseU64(c->in, cl + 16);
+      if (c->in.size() < head_end + 4 + len) continue;
+      if (c->in.rfind("HTTP/1.1 200", 0) != 0) {
+        if (out->errors++ < 3) std::fprintf(stderr, "write error: %s\n", c->in.substr(0, 300).c_str());
+      } else {
+        ++out->acked;
+      }
+      out->ack.Add(NowNs() - c->sent_ns);
+      c->in.erase(0, head_end + 4 + len);
+      c->busy = false;
+      --in_flight;
+      idle.push_back(c);
+    }
+  }
+  for (auto& c : conns) close(c.fd);
+  close(ep);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const Options o = ParseArgs(argc, argv);
+  signal(SIGPIPE, SIG_IGN);
+  Server server = StartServer(o);
+  std::printf("server pid %d port %u, %d subscribers, %d events/s for %d s, %d group(s), durability %s\n",
+              server.pid, server.port, o.subscribers, o.rate, o.seconds, o.groups, o.durability.c_str());
+
+  const uint64_t start_offset = GetJson(server.port, "/v1/log?since=0&limit=0")["last_offset"].get<uint64_t>();
+
+  // Subscribers, all from the same offset, each with its group's filter.
+  std::vector<std::unique_ptr<Subscriber>> subs;
+  for (int i = 0; i < o.subscribers; ++i) {
+    auto s = std::make_unique<Subscriber>();
+    s->group = i % o.groups;
+    s->fd = Connect(server.port, false);
+    std::string target = "/v1/stream?since=" + std::to_string(start_offset);
+    if (o.groups > 1) target += "&key_prefix=b" + std::to_string(s->group) + "%2F";
+    WriteAll(s->fd, "GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer bench-key\r\n\r\n");
+    fcntl(s->fd, F_SETFL, fcntl(s->fd, F_GETFL) | O_NONBLOCK);
+    subs.push_back(std::move(s));
+  }
+  std::atomic<bool> stop_readers{false};
+  std::vector<Histogram> lags(static_cast<size_t>(o.readers));
+  std::vector<std::thread> readers;
+  for (int r = 0; r < o.readers; ++r) {
+    std::vector<Subscriber*> mine;
+    for (size_t i = static_cast<size_t>(r); i < subs.size(); i += static_cast<size_t>(o.readers)) mine.push_back(subs[i].get());
+    readers.emplace_back(ReaderLoop, mine, &stop_readers, &lags[static_cast<size_t>(r)]);
+  }
+  // Wait until the server counts every subscriber.
+  for (int i = 0; i < 500; ++i) {
+    std::string metrics;
+    {
+      int fd = Connect(server.port, false);
+      WriteAll(fd, "GET /v1/metrics HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer bench-key\r\nConnection: close\r\n\r\n");
+      char buf[65536];
+      ssize_t n;
+      while ((n = read(fd, buf, sizeof(buf))) > 0) metrics.append(buf, static_cast<size_t>(n));
+      close(fd);
+    }
+    if (metrics.find("\nsse_clients " + std::to_string(o.subscribers) + "\n") != std::string::npos) break;
+    usleep(20000);
+  }
+
+  // The write window.
+  const ProcStat before = ReadProc(server.pid);
+  const auto wall0 = std::chrono::steady_clock::now();
+  const uint64_t t0 = NowNs();
+  const uint64_t t_end = t0 + static_cast<uint64_t>(o.seconds) * 1000000000ull;
+  WriteResult writes;
+  std::thread writer(WriterLoop, std::cref(o), server.port, t0, t_end, &writes);
+  uint64_t max_rss_kb = 0;
+  while (NowNs() < t_end) {
+    max_rss_kb = std::max(max_rss_kb, ReadProc(server.pid).rss_kb);
+    usleep(200000);
+  }
+  writer.join();
+  const double window_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
+  const ProcStat after = ReadProc(server.pid);
+  max_rss_kb = std::max(max_rss_kb, after.rss_kb);
+
+  // What each filter should have received, from the log itself.
+  const uint64_t end_offset = GetJson(server.port, "/v1/log?since=0&limit=0")["last_offset"].get<uint64_t>();
+  struct Expect {
+    uint64_t count = 0, sum = 0, sumsq = 0, last = 0;
+  };
+  std::vector<Expect> expect(static_cast<size_t>(o.groups));
+  for (uint64_t since = start_offset; since < end_offset;) {
+    Json page = GetJson(server.port, "/v1/log?since=" + std::to_string(since) + "&limit=1000");
+    for (const Json& ev : page["events"]) {
+      const uint64_t off = ev["offset"].get<uint64_t>();
+      for (int g = 0; g < o.groups; ++g) {
+        const std::string prefix = "b" + std::to_string(g) + "/";
+        const bool match = o.groups == 1 || (ev["data"].contains("key") &&
+                                             ev["data"]["key"].get<std::string>().rfind(prefix, 0) == 0);
+        if (!match) continue;
+        Expect& e = expect[static_cast<size_t>(g)];
+        ++e.count;
+        e.sum += off;
+        e.sumsq += off * off;
+        e.last = off;
+      }
+    }
+    since = page["next_since"].get<uint64_t>();
+    if (page["events"].empty()) break;
+  }
+  // Let delivery finish (bounded).
+  const uint64_t drain_end = NowNs() + static_cast<uint64_t>(o.drain_secs) * 1000000000ull;
+  while (NowNs() < drain_end) {
+    bool all = true;
+    for (auto& s : subs) {
+      if (s->last_id.load() < expect[static_cast<size_t>(s->group)].last && !s->ended) all = false;
+    }
+    if (all) break;
+    usleep(10000);
+  }
+  stop_readers = true;
+  for (auto& t : readers) t.join();
+
+  uint64_t lost = 0, extra = 0, disorder = 0, gaps = 0, ended = 0, mismatched = 0, delivered = 0;
+  for (auto& s : subs) {
+    const Expect& e = expect[static_cast<size_t>(s->group)];
+    if (s->count < e.count) lost += e.count - s->count;
+    if (s->count > e.count) extra += s->count - e.count;
+    if (s->count == e.count && (s->sum != e.sum || s->sumsq != e.sumsq)) ++mismatched;
+    disorder += s->disorder;
+    gaps += s->gaps;
+    ended += s->ended ? 1 : 0;
+    delivered += s->count;
+  }
+  Histogram lag;
+  for (auto& h : lags) lag.Merge(h);
+  const double ticks = static_cast<double>(sysconf(_SC_CLK_TCK));
+  const double cpu = static_cast<double>(after.cpu_ticks - before.cpu_ticks) / ticks / window_s * 100.0;
+
+  std::printf("\nwrites: %" PRIu64 " sent, %" PRIu64 " acked, %" PRIu64 " errors, %.0f/s achieved; ack p50 %.2f ms p99 %.2f ms\n",
+              writes.sent, writes.acked, writes.errors, static_cast<double>(writes.acked) / o.seconds,
+              writes.ack.PercentileMs(0.50), writes.ack.PercentileMs(0.99));
+  std::printf("log: offsets %" PRIu64 "..%" PRIu64 "\n", start_offset + 1, end_offset);
+  std::printf("delivered: %" PRIu64 " event frames (%.0f/s) to %d subscribers\n", delivered,
+              static_cast<double>(delivered) / window_s, o.subscribers);
+  std::printf("delivery lag (writer send -> subscriber receive): p50 %.2f ms  p90 %.2f ms  p99 %.2f ms  max %.2f ms\n",
+              lag.PercentileMs(0.50), lag.PercentileMs(0.90), lag.PercentileMs(0.99),
+              static_cast<double>(lag.max_ns) / 1e6);
+  std::printf("lost %" PRIu64 "  duplicated %" PRIu64 "  out-of-order %" PRIu64 "  set-mismatch %" PRIu64
+              "  gap-disconnects %" PRIu64 "  streams ended %" PRIu64 "\n",
+              lost, extra, disorder, mismatched, gaps, ended);
+  std::printf("server: CPU %.0f%% of one core over the %.1f s write window; RSS max %.1f MiB (VmHWM %.1f MiB)\n", cpu,
+              window_s, static_cast<double>(max_rss_kb) / 1024.0, static_cast<double>(after.hwm_kb) / 1024.0);
+
+  for (auto& s : subs) close(s->fd);
+  StopServer(server);
+  const bool ok = lost == 0 && extra == 0 && disorder == 0 && mismatched == 0 && gaps == 0;
+  std::printf("%s\n", ok ? "RESULT: ok (nothing lost or duplicated)" : "RESULT: FAILED");
+  return ok ? 0 : 1;
+}
