@@ -55,33 +55,6 @@ std::string RandomToken() {
   return token;
 }
 
-// Like file_util::AtomicWriteFile, but the file is readable by its owner
-// only, from the moment it exists (mkostemp creates 0600).
-Status WritePrivateFileAtomic(const std::string& path, std::string_view data) {
-  std::string tmp = path + ".tmp.XXXXXX";
-  const int fd = ::mkostemp(tmp.data(), O_CLOEXEC);
-  if (fd < 0) return file_util::ErrnoStatus("create temp file for", path, errno);
-  Status s;
-  while (!data.empty() && s.ok()) {
-    const ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) s = file_util::ErrnoStatus("write", tmp, errno);
-    else data.remove_prefix(static_cast<size_t>(n));
-  }
-  if (s.ok() && ::fchmod(fd, 0600) != 0) s = file_util::ErrnoStatus("fchmod", tmp, errno);
-  if (s.ok() && ::fsync(fd) != 0) s = file_util::ErrnoStatus("fsync", tmp, errno);
-  if (::close(fd) != 0 && s.ok()) s = file_util::ErrnoStatus("close", tmp, errno);
-  if (s.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) {
-    s = file_util::ErrnoStatus("rename", tmp, errno);
-  }
-  if (!s.ok()) {
-    ::unlink(tmp.c_str());
-    return s;
-  }
-  const size_t slash = path.find_last_of('/');
-  return file_util::SyncDir(slash == std::string::npos ? "." : path.substr(0, slash + 1));
-}
-
 }  // namespace
 
 bool ConstantTimeEquals(std::string_view given, std::string_view secret) {
@@ -188,7 +161,7 @@ Result<std::string> ResolveApiKey(const Config& config, KeySource* source) {
   }
   KISSVDB_RETURN_IF_ERROR(file_util::CreateDirs(config.data_dir));
   std::string key = RandomToken();
-  KISSVDB_RETURN_IF_ERROR(WritePrivateFileAtomic(path, key + "\n"));
+  KISSVDB_RETURN_IF_ERROR(file_util::AtomicWriteFile(path, key + "\n", 0600));
   *source = KeySource::kGenerated;
   return key;
 }

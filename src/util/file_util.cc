@@ -49,14 +49,15 @@ Status ErrnoStatus(std::string_view what, const std::string& path, int err) {
   }
 }
 
-Status AtomicWriteFile(const std::string& path, std::string_view data) {
+Status AtomicWriteFile(const std::string& path, std::string_view data, mode_t mode) {
   std::string tmp = path + ".tmp.XXXXXX";
   const int fd = ::mkostemp(tmp.data(), O_CLOEXEC);
   if (fd < 0) return ErrnoStatus("create temp file for", path, errno);
 
   Status s = WriteAll(fd, data, tmp);
-  // mkostemp creates the file 0600; give it the mode a plain create would.
-  if (s.ok() && ::fchmod(fd, 0644) != 0) s = ErrnoStatus("fchmod", tmp, errno);
+  // mkostemp creates the file 0600, so a private file is never readable by
+  // others, not even briefly; then it gets the requested mode.
+  if (s.ok() && mode != 0600 && ::fchmod(fd, mode) != 0) s = ErrnoStatus("fchmod", tmp, errno);
   if (s.ok() && ::fsync(fd) != 0) s = ErrnoStatus("fsync", tmp, errno);
   if (::close(fd) != 0 && s.ok()) s = ErrnoStatus("close", tmp, errno);
   if (s.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) s = ErrnoStatus("rename", tmp, errno);

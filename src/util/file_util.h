@@ -1,6 +1,8 @@
 // Small, durable file operations shared by every store.
 #pragma once
 
+#include <sys/types.h>
+
 #include <string>
 #include <string_view>
 
@@ -10,8 +12,9 @@ namespace kissvdb::file_util {
 
 // Writes `data` to `path` atomically: write a temp file beside it, fsync it,
 // rename over `path`, fsync the directory. Readers see the old or the new
-// file, never a mix, even across a crash.
-Status AtomicWriteFile(const std::string& path, std::string_view data);
+// file, never a mix, even across a crash. The file is created 0600 and
+// gets `mode` before the rename.
+Status AtomicWriteFile(const std::string& path, std::string_view data, mode_t mode = 0644);
 
 // Reads a whole file. NotFound if it does not exist.
 Result<std::string> ReadFile(const std::string& path);
