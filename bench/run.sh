@@ -60,12 +60,25 @@ binary="${binary:-$build_dir/kissvdb}"
 hnsw="${hnsw:-$build_dir/bench/kissvdb_bench_hnsw}"
 sqlite="${sqlite:-$build_dir/bench/kissvdb_bench_sqlite}"
 sse="${sse:-$build_dir/sse_fanout}"
-want_sse=0
-[[ -f "$ROOT/bench/sse_fanout.cc" && ! -x "$sse" ]] && want_sse=1
-if [[ ! -x "$binary" || ! -x "$hnsw" || ! -x "$sqlite" ]] || (( want_sse )); then
-  targets=(kissvdb kissvdb_bench_hnsw kissvdb_bench_sqlite)
-  (( want_sse )) && targets+=(sse_fanout)
-  BUILD_DIR="$build_dir" bash "$ROOT/scripts/build.sh" "${targets[@]}"
+# Build only what is missing. An existing build dir is built as configured
+# (never reconfigured); a new one goes through scripts/build.sh.
+targets=()
+[[ -x "$binary" ]] || targets+=(kissvdb)
+[[ -x "$hnsw" ]] || targets+=(kissvdb_bench_hnsw)
+[[ -x "$sqlite" ]] || targets+=(kissvdb_bench_sqlite)
+if (( ${#targets[@]} )); then
+  if [[ -f "$build_dir/CMakeCache.txt" ]]; then
+    args=()
+    for t in "${targets[@]}"; do args+=(--target "$t"); done
+    cmake --build "$build_dir" -j "${JOBS:-$(nproc)}" "${args[@]}"
+  else
+    BUILD_DIR="$build_dir" bash "$ROOT/scripts/build.sh" "${targets[@]}"
+  fi
+fi
+# The SSE row's program is outside "all"; a failed build leaves the row "not measured".
+if [[ "$mode" == --full && -f "$ROOT/bench/sse_fanout.cc" && ! -x "$sse" && -f "$build_dir/CMakeCache.txt" ]]; then
+  cmake --build "$build_dir" -j "${JOBS:-$(nproc)}" --target sse_fanout ||
+    echo "run.sh: building sse_fanout failed; the SSE row will say 'not measured'" >&2
 fi
 [[ "$mode" == --full && -z "$out" ]] && out="$ROOT/docs/BENCHMARKS.md"
 

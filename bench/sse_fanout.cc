@@ -15,7 +15,7 @@
 //
 // One command (bounded: connect + --seconds + at most --drain-secs):
 //   cmake --build build-stream --target sse_fanout kissvdb && build-stream/sse_fanout
-// Flags: --subscribers 1000 --rate 10000 --seconds 10 --groups 1 --writers 64
+// Flags: --subscribers 1000 --rate 10000 --seconds 10 --groups 1 --writers 256
 //        --readers 2 --durability always --server <path> --drain-secs 15
 // --groups G: writer i uses key prefix "b<i%G>/", subscriber j filters with
 // key_prefix=b<j%G>/, so each subscriber receives 1/G of the events.
@@ -67,7 +67,7 @@ struct Options {
   int rate = 10000;
   int seconds = 10;
   int groups = 1;
-  int writers = 64;
+  int writers = 256;
   int readers = 2;
   int drain_secs = 15;
   std::string durability = "always";
@@ -509,6 +509,7 @@ int main(int argc, char** argv) {
 
   // The write window.
   const ProcStat before = ReadProc(server.pid);
+  const ProcStat self_before = ReadProc(getpid());
   const auto wall0 = std::chrono::steady_clock::now();
   const uint64_t t0 = NowNs();
   const uint64_t t_end = t0 + static_cast<uint64_t>(o.seconds) * 1000000000ull;
@@ -522,6 +523,7 @@ int main(int argc, char** argv) {
   writer.join();
   const double window_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
   const ProcStat after = ReadProc(server.pid);
+  const ProcStat self_after = ReadProc(getpid());
   max_rss_kb = std::max(max_rss_kb, after.rss_kb);
 
   // What each filter should have received, from the log itself.
@@ -577,6 +579,7 @@ int main(int argc, char** argv) {
   for (auto& h : lags) lag.Merge(h);
   const double ticks = static_cast<double>(sysconf(_SC_CLK_TCK));
   const double cpu = static_cast<double>(after.cpu_ticks - before.cpu_ticks) / ticks / window_s * 100.0;
+  const double self_cpu = static_cast<double>(self_after.cpu_ticks - self_before.cpu_ticks) / ticks / window_s * 100.0;
 
   std::printf("\nwrites: %" PRIu64 " sent, %" PRIu64 " acked, %" PRIu64 " errors, %.0f/s achieved; ack p50 %.2f ms p99 %.2f ms\n",
               writes.sent, writes.acked, writes.errors, static_cast<double>(writes.acked) / o.seconds,
@@ -592,6 +595,8 @@ int main(int argc, char** argv) {
               lost, extra, disorder, mismatched, gaps, ended);
   std::printf("server: CPU %.0f%% of one core over the %.1f s write window; RSS max %.1f MiB (VmHWM %.1f MiB)\n", cpu,
               window_s, static_cast<double>(max_rss_kb) / 1024.0, static_cast<double>(after.hwm_kb) / 1024.0);
+  std::printf("bench client (writers + subscribers, same machine): CPU %.0f%% of one core; %u cores online\n", self_cpu,
+              std::thread::hardware_concurrency());
 
   for (auto& s : subs) close(s->fd);
   StopServer(server);

@@ -119,8 +119,10 @@ class Ctx:
         p = self.peer(name)
         return None if p is None else loadgen.RedisBench(p.port, self.p["seconds"])
 
-    def wrk_peer(self, port, script="http.lua", env=None, **kw):
-        e = {"KB_TOKEN": self.token}
+    def wrk_peer(self, port, script="http.lua", env=None, send_token=True, **kw):
+        """wrk against a peer; the bearer header too unless send_token is
+        False (etcd reads it as its own auth token)."""
+        e = {"KB_TOKEN": self.token if send_token else ""}
         e.update(env or {})
         return loadgen.wrk(f"http://127.0.0.1:{port}", script, self.p["seconds"], env=e, **kw)
 

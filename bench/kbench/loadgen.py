@@ -58,9 +58,11 @@ class RedisBench:
         rows = [r for r in csv.reader(io.StringIO(out.stdout)) if r and r[0] != "test"]
         if out.returncode != 0 or not rows:
             raise LoadError(f"redis-benchmark failed ({out.returncode}): {out.stderr.strip()[:300]}")
+        # test,rps,avg,min,p50,p95,p99,max: read from the end, as the test
+        # name (the command) is not CSV-escaped.
         row = rows[-1]
-        self.rate = float(row[1])
-        return {"rate": self.rate, "p50_us": float(row[4]) * 1000, "p99_us": float(row[6]) * 1000, "requests": n}
+        self.rate = float(row[-7])
+        return {"rate": self.rate, "p50_us": float(row[-4]) * 1000, "p99_us": float(row[-2]) * 1000, "requests": n}
 
 
 def interleave(runs, *sides):

@@ -172,8 +172,8 @@ http {{
         self.conf = os.path.join(work_dir, "nginx.conf")
         with open(self.conf, "w") as f:
             f.write(conf)
-        # The worker may run as another user: let it read the files.
-        for d in (work_dir, self.www):
+        # The worker may run as another user: let it reach and read the files.
+        for d in (os.path.dirname(work_dir), work_dir, self.www):
             os.chmod(d, 0o755)
         self.proc = None
 
@@ -202,6 +202,35 @@ def redis_ping(port):
     with socket.create_connection(("127.0.0.1", port), timeout=2) as s:
         s.sendall(b"PING\r\n")
         return s.recv(64).startswith(b"+PONG")
+
+
+def _resp(*args):
+    parts = [a.encode() if isinstance(a, str) else a for a in args]
+    return b"*%d\r\n" % len(parts) + b"".join(b"$%d\r\n%s\r\n" % (len(p), p) for p in parts)
+
+
+def redis_command(port, *args):
+    """One command; returns the raw reply."""
+    with socket.create_connection(("127.0.0.1", port), timeout=600) as s:
+        s.sendall(_resp(*args))
+        return s.recv(4096)
+
+
+def redis_set_many(port, keys, value):
+    """SET every key to value, pipelined 10,000 at a time."""
+    keys = iter(keys)
+    with socket.create_connection(("127.0.0.1", port), timeout=600) as s:
+        while True:
+            chunk = [_resp("SET", k, value) for _, k in zip(range(10000), keys)]
+            if not chunk:
+                return
+            s.sendall(b"".join(chunk))
+            want, got = 5 * len(chunk), 0  # "+OK\r\n" each
+            while got < want:
+                data = s.recv(min(1 << 16, want - got))
+                if not data:
+                    raise RuntimeError("redis closed the connection")
+                got += len(data)
 
 
 class Redis:

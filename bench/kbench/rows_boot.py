@@ -3,7 +3,6 @@ of their own (a fresh data dir holding only these keys). Peers: Redis with
 the same keys in memory (RSS), loading its RDB snapshot (boot), replaying
 its append-only file (replay)."""
 import os
-import socket
 import time
 
 from . import loadgen, procs
@@ -20,29 +19,6 @@ def _rss_detail(pid):
             if k in ("VmRSS", "RssAnon", "RssFile"):
                 out[k] = int(line.split()[1]) * 1024
     return out
-
-
-def _redis_fill(port, n, prefix):
-    value = VALUE_100.encode()
-    with socket.create_connection(("127.0.0.1", port)) as s:
-        for start in range(0, n, 10000):
-            count = min(10000, n - start)
-            keys = (f"{prefix}{i}".encode() for i in range(start, start + count))
-            s.sendall(b"".join(b"*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n" % (len(k), k, len(value), value)
-                               for k in keys))
-            want, got = 5 * count, 0
-            while got < want:
-                chunk = s.recv(min(1 << 16, want - got))
-                if not chunk:
-                    raise RuntimeError("redis closed the connection")
-                got += len(chunk)
-
-
-def _redis_cmd(port, *args):
-    with socket.create_connection(("127.0.0.1", port)) as s:
-        s.sendall(b"*%d\r\n" % len(args) + b"".join(b"$%d\r\n%s\r\n" % (len(a), a) for a in
-                                                     (x.encode() for x in args)))
-        return s.recv(4096)
 
 
 def boot_rows(ctx):
@@ -106,9 +82,9 @@ def boot_rows(ctx):
         rm.start()
         time.sleep(0.2)
         q0 = rm.rss()
-        _redis_fill(rm.port, n, "m:")
+        procs.redis_set_many(rm.port, (f"m:{i}" for i in range(n)), VALUE_100)
         mem.peer = (rm.rss() - q0) * scale / 2**20
-        _redis_cmd(rm.port, "SAVE")
+        procs.redis_command(rm.port, "SAVE")
         rm.stop()
 
         def redis_boot():
@@ -121,7 +97,7 @@ def boot_rows(ctx):
                     "--auto-aof-rewrite-percentage", "0"]
         ra = procs.Redis(adir, "memory")
         ra.start(aof_args)
-        _redis_fill(ra.port, n, "m:")
+        procs.redis_set_many(ra.port, (f"m:{i}" for i in range(n)), VALUE_100)
         ra.stop()
 
         def redis_replay():

@@ -5,7 +5,7 @@ import json
 import os
 import subprocess
 
-from . import loadgen
+from . import loadgen, procs
 from .ctx import VALUE_100
 from .report import Row
 
@@ -14,20 +14,6 @@ def _load_state(ctx, prefix, n):
     ops = [{"key": f"{prefix}{i}", "value": VALUE_100} for i in range(n)]
     for i in range(0, n, 256):
         ctx.client.request("POST", "/v1/state/batch_put", {"operations": ops[i:i + 256]})
-
-
-def _maybe(ctx, fn, row, what):
-    """Runs one side; on a load error marks the row instead of failing the run."""
-    if fn is None:
-        return None
-
-    def run():
-        try:
-            return fn()
-        except loadgen.LoadError as e:
-            row.skipped = (row.skipped + "; " if row.skipped else "") + f"{what}: {e}"
-            raise
-    return run
 
 
 def _measure(ctx, row, kiss_fn, peer_fn):
@@ -75,28 +61,11 @@ def kv_get(ctx):
     if rb is None:
         row.skipped = ctx.missing["redis-memory"]
     else:
-        _redis_fill(ctx, ctx.peer("redis-memory").port, n)
+        procs.redis_set_many(ctx.peer("redis-memory").port, (f"g:{i:012d}" for i in range(n)), VALUE_100)
     peer = (lambda: rb.run(["GET", "g:__rand_int__"], keyspace=n)) if rb else None
     _measure(ctx, row, kiss, peer)
     rows.append(row)
     return rows
-
-
-def _redis_fill(ctx, port, n):
-    import socket
-    with socket.create_connection(("127.0.0.1", port)) as s:
-        for start in range(0, n, 10000):
-            count = min(10000, n - start)
-            cmds = b"".join(
-                b"*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n" % (len(k), k, len(VALUE_100), VALUE_100.encode())
-                for k in (f"g:{i:012d}".encode() for i in range(start, start + count)))
-            s.sendall(cmds)
-            want, got = 5 * count, 0
-            while got < want:
-                chunk = s.recv(min(65536, want - got))
-                if not chunk:
-                    raise RuntimeError("redis closed the connection")
-                got += len(chunk)
 
 
 def kv_put(ctx):
@@ -115,7 +84,7 @@ def kv_put(ctx):
     redis_fn = (lambda: rb.run(["SET", "p:__rand_int__", VALUE_100], keyspace=n)) if rb else None
     etcd_fn = (lambda: ctx.wrk_peer(etcd.port, env={
         "KB_METHOD": "POST", "KB_PATH": "/v3/kv/put", "KB_BODY": '{"key":"{b64key}","value":"{b64val}"}',
-        "KB_KEYPREFIX": "p:", "KB_VALUE": VALUE_100, "KB_N": n})) if etcd else None
+        "KB_KEYPREFIX": "p:", "KB_VALUE": VALUE_100, "KB_N": n}, send_token=False)) if etcd else None
     try:
         a, b, c = loadgen.interleave(ctx.p["runs"], kiss, redis_fn, etcd_fn)
     except loadgen.LoadError as e:
@@ -151,7 +120,7 @@ def kv_cas(ctx):
         return r
 
     kiss = lambda: check(ctx.wrk_kiss("cas.lua", env("kissvdb"), connections=conns, threads=conns))
-    peer = (lambda: check(ctx.wrk_peer(etcd.port, "cas.lua", env("etcd"), connections=conns,
+    peer = (lambda: check(ctx.wrk_peer(etcd.port, "cas.lua", env("etcd"), send_token=False, connections=conns,
                                        threads=conns))) if etcd else None
     _measure(ctx, row, kiss, peer)
     return [row]
@@ -225,7 +194,7 @@ def sql_select(ctx):
     kiss = lambda: ctx.wrk_kiss(env={"KB_METHOD": "POST", "KB_PATH": "/v1/sql/query", "KB_BODY": body, "KB_N": n})
     db = os.path.join(ctx.tmp, "sqlite-peer.db")
 
-    def peer():
+    def in_process():
         out = subprocess.run([ctx.args.sqlite_baseline, "--db", db, "--rows", str(n), "--seconds",
                               str(ctx.p["seconds"])], capture_output=True, text=True, timeout=600)
         if out.returncode != 0:
@@ -233,6 +202,7 @@ def sql_select(ctx):
         r = json.loads(out.stdout)
         return {"rate": r["qps"], "p50_us": 0, "p99_us": 0}
 
+    peer = in_process
     if not os.path.exists(ctx.args.sqlite_baseline):
         row.skipped = f"{ctx.args.sqlite_baseline} not built"
         peer = None

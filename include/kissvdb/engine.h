@@ -189,7 +189,8 @@ struct EngineStats {
   uint64_t committed_events = 0;
 };
 
-// Receives every durable event, in offset order, on the commit thread.
+// Receives every durable event, in offset order, on the commit thread, as
+// clients may see it (ForClients: system events carry no secrets).
 using CommitListener = std::function<void(const std::vector<Event>& events)>;
 
 struct EngineOptions {

@@ -88,29 +88,6 @@ void Extract(const Json& filter, Constraints* out) {
   }
 }
 
-// Dotted-path lookup with JsonFilter's rules (a numeric segment indexes an
-// array); null when any step is missing.
-const Json* Lookup(const Json& doc, std::string_view path) {
-  const Json* cur = &doc;
-  while (true) {
-    const size_t dot = path.find('.');
-    std::string_view seg = path.substr(0, dot);
-    if (cur->is_object()) {
-      auto it = cur->find(std::string(seg));
-      if (it == cur->end()) return nullptr;
-      cur = &*it;
-    } else if (cur->is_array()) {
-      size_t index = 0;
-      auto [end, ec] = std::from_chars(seg.data(), seg.data() + seg.size(), index);
-      if (ec != std::errc() || end != seg.data() + seg.size() || index >= cur->size()) return nullptr;
-      cur = &(*cur)[index];
-    } else {
-      return nullptr;
-    }
-    if (dot == std::string_view::npos) return cur;
-    path.remove_prefix(dot + 1);
-  }
-}
 
 // Encodes an operand for an index lookup; false if it cannot be indexed.
 bool IndexKeyOf(const Json& v, std::string* out) {
@@ -512,7 +489,7 @@ Status Finder::SortInMemory() {
     Json doc;
     KISSVDB_RETURN_IF_ERROR(Evaluate(id, record, true, &match, &revision, &json, &doc));
     if (!match) return true;
-    Item item{SortKey(Lookup(doc, req_.sort->field)), std::string(id)};
+    Item item{SortKey(JsonFilter::ResolvePath(doc, req_.sort->field)), std::string(id)};
     if (!resume || before(*resume, item)) items.push_back(std::move(item));
     return true;
   }));

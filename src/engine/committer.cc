@@ -181,7 +181,18 @@ void Committer::CommitGroup(std::vector<WriteRequest>& group) {
     std::lock_guard lk(mu_);
     listeners = listeners_;
   }
-  for (const auto& listener : listeners) listener(events);
+  // Listeners (the change stream) see events as clients may: system events
+  // lose their secrets. Copy only in the rare group that has one.
+  bool has_system = false;
+  for (const Event& ev : events) has_system |= event_type::IsSystem(ev.type);
+  if (has_system) {
+    std::vector<Event> redacted;
+    redacted.reserve(events.size());
+    for (const Event& ev : events) redacted.push_back(ForClients(ev));
+    for (const auto& listener : listeners) listener(redacted);
+  } else {
+    for (const auto& listener : listeners) listener(events);
+  }
   complete_all(statuses);
 }
 

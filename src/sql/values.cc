@@ -86,31 +86,6 @@ Status BindObject(sqlite3_stmt* stmt, const Json& params, int count) {
 
 constexpr char kBase64Alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-// Length of the well-formed UTF-8 sequence at p (< end), or 0 if ill-formed.
-size_t Utf8SequenceLength(const unsigned char* p, const unsigned char* end) {
-  unsigned char c = *p;
-  if (c < 0x80) return 1;
-  size_t n;
-  unsigned min;
-  unsigned cp;
-  if ((c & 0xE0) == 0xC0) {
-    n = 1, min = 0x80, cp = c & 0x1F;
-  } else if ((c & 0xF0) == 0xE0) {
-    n = 2, min = 0x800, cp = c & 0x0F;
-  } else if ((c & 0xF8) == 0xF0) {
-    n = 3, min = 0x10000, cp = c & 0x07;
-  } else {
-    return 0;
-  }
-  if (static_cast<size_t>(end - p) <= n) return 0;
-  for (size_t i = 1; i <= n; ++i) {
-    if ((p[i] & 0xC0) != 0x80) return 0;
-    cp = (cp << 6) | (p[i] & 0x3F);
-  }
-  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-  return n + 1;
-}
-
 }  // namespace
 
 Status BindParams(sqlite3_stmt* stmt, const Json& params) {
@@ -181,7 +156,7 @@ std::string ToValidUtf8(std::string_view s) {
   const auto* p = reinterpret_cast<const unsigned char*>(s.data());
   const auto* end = p + s.size();
   while (p < end) {
-    size_t n = Utf8SequenceLength(p, end);
+    size_t n = utf8::SequenceLength(p, end);
     if (n == 0) {
       out.append("\xEF\xBF\xBD");
       ++p;

@@ -209,6 +209,17 @@ uint64_t Broadcaster::Subscribe(std::shared_ptr<Sink> sink, SubscribeRequest req
   sink->OnClose([weak, id] {
     if (auto shared = weak.lock()) shared->Cancel(id);
   });
+  // Retention removed what was asked for: say so, even if the ring still
+  // holds some of it, so the answer matches GET /v1/log.
+  const uint64_t oldest = source_.first_offset();
+  if (request.since + 1 < oldest) {
+    sub->Finish(RenderCompacted(request.since, oldest));
+    shared_->compacted.fetch_add(1, std::memory_order_relaxed);
+    Metric().compacted.Inc();
+    std::lock_guard lk(shared_->mu);
+    shared_->subscribers.erase(id);
+    return id;
+  }
   bool live = false;
   {
     std::lock_guard lk(shared_->mu);

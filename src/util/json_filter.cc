@@ -20,22 +20,28 @@ namespace {
 using Node = JsonFilter::Node;
 using Kind = Node::Kind;
 
+// One step of a dotted path: an object member, or an array element when the
+// segment is a decimal index. Null when the step is missing.
+const Json* StepInto(const Json& cur, std::string_view seg) {
+  if (cur.is_object()) {
+    auto it = cur.find(std::string(seg));
+    return it == cur.end() ? nullptr : &*it;
+  }
+  if (cur.is_array()) {
+    size_t index = 0;
+    auto [end, ec] = std::from_chars(seg.data(), seg.data() + seg.size(), index);
+    if (ec != std::errc() || end != seg.data() + seg.size() || index >= cur.size()) return nullptr;
+    return &cur[index];
+  }
+  return nullptr;
+}
+
 // Walks a pre-split dotted path. Returns null when any step is missing.
 const Json* Lookup(const Json& doc, const std::vector<std::string>& path) {
   const Json* cur = &doc;
   for (const std::string& seg : path) {
-    if (cur->is_object()) {
-      auto it = cur->find(seg);
-      if (it == cur->end()) return nullptr;
-      cur = &*it;
-    } else if (cur->is_array()) {
-      size_t index = 0;
-      auto [end, ec] = std::from_chars(seg.data(), seg.data() + seg.size(), index);
-      if (ec != std::errc() || end != seg.data() + seg.size() || index >= cur->size()) return nullptr;
-      cur = &(*cur)[index];
-    } else {
-      return nullptr;
-    }
+    cur = StepInto(*cur, seg);
+    if (cur == nullptr) return nullptr;
   }
   return cur;
 }
@@ -256,5 +262,16 @@ Result<JsonFilter> JsonFilter::Compile(const Json& filter) {
 bool JsonFilter::Matches(const Json& doc) const { return root_ == nullptr || Eval(*root_, doc); }
 
 bool JsonFilter::MatchesAll() const { return root_ == nullptr; }
+
+const Json* JsonFilter::ResolvePath(const Json& doc, std::string_view dotted) {
+  const Json* cur = &doc;
+  while (cur != nullptr) {
+    const size_t dot = dotted.find('.');
+    cur = StepInto(*cur, dotted.substr(0, dot));
+    if (dot == std::string_view::npos) break;
+    dotted.remove_prefix(dot + 1);
+  }
+  return cur;
+}
 
 }  // namespace kissvdb

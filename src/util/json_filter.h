@@ -51,6 +51,10 @@ class JsonFilter {
   // that does not follow the grammar above.
   static Result<JsonFilter> Compile(const Json& filter);
 
+  // The value at a dotted path ("a.b.0.c": object members, and array
+  // elements for numeric segments), as filters see it; null when missing.
+  static const Json* ResolvePath(const Json& doc, std::string_view dotted);
+
   JsonFilter();  // matches everything
   JsonFilter(JsonFilter&&) noexcept;
   JsonFilter& operator=(JsonFilter&&) noexcept;

@@ -139,7 +139,10 @@ class Server:
             req.add_header("Content-Type", "application/json")
         try:
             with urllib.request.urlopen(req, timeout=10) as r:
-                return r.status, r.headers.get("Content-Type", ""), r.read()
+                ctype = r.headers.get("Content-Type", "")
+                if ctype.startswith("text/event-stream"):
+                    return r.status, ctype, b""  # an endless stream: the head is the answer
+                return r.status, ctype, r.read()
         except urllib.error.HTTPError as e:
             return e.code, e.headers.get("Content-Type", ""), e.read()
 

@@ -1,6 +1,11 @@
 // GET /v1/stream and GET /v1/events (the change stream) against the real
 // binary over real sockets: replay then tail, filters, resume across a
 // restart, slow consumers, many subscribers, retention.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -78,17 +83,74 @@ std::vector<uint64_t> Range(uint64_t from, uint64_t to) {
   return ::testing::AssertionSuccess();
 }
 
-// Predicates for HttpStream::ReadUntil that only scan what is new.
+// Predicates for HttpStream::ReadUntil that only scan what is new: the
+// frame containing `needle` has arrived completely.
 auto Contains(std::string needle) {
-  return [needle = std::move(needle), scanned = size_t{0}](const std::string& d) mutable {
-    const size_t from = scanned > needle.size() ? scanned - needle.size() : 0;
-    scanned = d.size();
-    return d.find(needle, from) != std::string::npos;
+  return [needle = std::move(needle), scanned = size_t{0}, found = std::string::npos](const std::string& d) mutable {
+    if (found == std::string::npos) {
+      const size_t from = scanned > needle.size() ? scanned - needle.size() : 0;
+      scanned = d.size();
+      found = d.find(needle, from);
+      if (found == std::string::npos) return false;
+    }
+    return d.find("\n\n", found) != std::string::npos;
   };
 }
 // The event frame with id `id` has arrived.
 auto HasId(uint64_t id) { return Contains("\nid: " + std::to_string(id) + "\n"); }
 auto HasEvent(const std::string& type) { return Contains("event: " + type + "\n"); }
+
+// A subscriber that stops reading: a tiny receive buffer (set before
+// connect, so the window stays small) and nothing read until ReadToEnd.
+class StalledClient {
+ public:
+  StalledClient(uint16_t port, const std::string& target, const std::string& token) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    int small = 4096;
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+    const std::string req = "GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " + token + "\r\n\r\n";
+    connected_ = connected_ && ::write(fd_, req.data(), req.size()) == static_cast<ssize_t>(req.size());
+  }
+  ~StalledClient() { ::close(fd_); }
+  bool connected() const { return connected_; }
+
+  // Reads until the server closes (bounded); the de-chunked body, or "" on timeout.
+  std::string ReadBodyToEnd(std::chrono::seconds timeout) {
+    timeval tv{1, 0};
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    std::string raw;
+    char buf[65536];
+    const auto deadline = Clock::now() + timeout;
+    while (Clock::now() < deadline) {
+      const ssize_t n = ::read(fd_, buf, sizeof(buf));
+      if (n == 0) break;
+      if (n > 0) raw.append(buf, static_cast<size_t>(n));
+    }
+    if (Clock::now() >= deadline) return "";
+    size_t pos = raw.find("\r\n\r\n");
+    if (pos == std::string::npos || raw.rfind("HTTP/1.1 200", 0) != 0) return "";
+    pos += 4;
+    std::string body;
+    while (pos < raw.size()) {
+      const size_t eol = raw.find("\r\n", pos);
+      if (eol == std::string::npos) break;
+      const size_t size = std::stoul(raw.substr(pos, eol - pos), nullptr, 16);
+      if (size == 0) break;
+      body.append(raw, eol + 2, size);
+      pos = eol + 2 + size + 2;
+    }
+    return body;
+  }
+
+ private:
+  int fd_ = -1;
+  bool connected_ = false;
+};
 
 class StreamTest : public ::testing::Test {
  protected:
@@ -289,48 +351,52 @@ TEST_F(StreamTest, ResumeWithLastEventIdAcrossRestart) {
 }
 
 TEST_F(StreamTest, SlowConsumerIsCutOffWithResumeOffsetWhileWritersKeepThroughput) {
-  StartServer({"--sse-buffer-events", "64"});
+  // Keepalives every second also bound how long the reader thread below can
+  // sit in a blocking read once the writes stop.
+  StartServer({"--sse-buffer-events", "64", "--sse-keepalive-secs", "1"});
   auto fast = Open("/v1/stream?since=0");
-  auto slow = Open("/v1/stream?since=0");  // never read until the end
-  ASSERT_EQ(slow->status(), 200);
   ASSERT_EQ(fast->status(), 200);
-  // ~24 MB of events: far more than the socket buffers and the budget.
+  StalledClient slow(server_->port(), "/v1/stream?since=0", server_->api_key());
+  ASSERT_TRUE(slow.connected());
+  // ~8 MB of events: more than the socket buffers plus the 64-event budget.
   std::atomic<bool> writing{true};
   std::thread reader([&] {
     while (writing) fast->ReadUntil([](const std::string&) { return false; }, 20ms);
   });
   const auto t0 = Clock::now();
   double worst_ms = 0;
-  for (int r = 0; r < 60; ++r) {
+  constexpr int kRequests = 40;
+  for (int r = 0; r < kRequests; ++r) {
     json ops = json::array();
-    for (int i = 0; i < 100; ++i) ops.push_back({{"key", "k" + std::to_string(i)}, {"value", std::string(4000, 'x')}});
+    for (int i = 0; i < 100; ++i) ops.push_back({{"key", "k" + std::to_string(i)}, {"value", std::string(2000, 'x')}});
     const auto w0 = Clock::now();
     auto res = client_->Post("/v1/state/batch_put", {{"operations", ops}});
     worst_ms = std::max(worst_ms, std::chrono::duration<double, std::milli>(Clock::now() - w0).count());
     ASSERT_EQ(res.status, 200) << res.body;
+    if (r == kRequests / 2) std::this_thread::sleep_for(600ms);  // past the slow-consumer grace
   }
   const double total_s = std::chrono::duration<double>(Clock::now() - t0).count();
   writing = false;
   reader.join();
   const uint64_t last = LastOffset();
-  ASSERT_EQ(last, 6000u);
+  ASSERT_EQ(last, 100u * kRequests);
   // Writers were never held up by the stalled subscriber.
   EXPECT_LT(worst_ms, 2000.0);
-  EXPECT_LT(total_s, 20.0);
+  EXPECT_LT(total_s, 15.0);
   ASSERT_TRUE(fast->ReadUntil(HasId(last), 20s));
   EXPECT_TRUE(IsRange(EventIds(ParseSse(fast->data())), 1, last));
 
   // The slow one: what was queued, then a final gap, then the end.
-  ASSERT_TRUE(slow->ReadToEnd(20s));
-  auto frames = ParseSse(slow->data());
+  const std::string body = slow.ReadBodyToEnd(20s);
+  auto frames = ParseSse(body);
   ASSERT_FALSE(frames.empty());
   const Frame& gap = frames.back();
-  ASSERT_EQ(gap.event, "gap") << slow->data().substr(slow->data().size() - std::min<size_t>(500, slow->data().size()));
+  ASSERT_EQ(gap.event, "gap") << body.substr(body.size() - std::min<size_t>(500, body.size()));
   const uint64_t resume = gap.record()["resume_since"].get<uint64_t>();
   EXPECT_EQ(gap.id, resume);
   EXPECT_EQ(gap.record()["reason"], "slow_consumer");
-  auto ids = EventIds(frames);
-  EXPECT_TRUE(IsRange(ids, 1, resume)) << "everything before the gap, nothing skipped";
+  EXPECT_EQ(gap.record()["from_offset"], resume + 1);
+  EXPECT_TRUE(IsRange(EventIds(frames), 1, resume)) << "everything before the gap, nothing skipped";
   EXPECT_LT(resume, last);
 
   // Reconnecting with Last-Event-ID catches up from the log.

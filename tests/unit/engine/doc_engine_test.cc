@@ -11,42 +11,18 @@
 #include <set>
 #include <thread>
 
-#include "kissvdb/engine.h"
+#include "engine_fixture.h"
 
 namespace kissvdb {
 namespace {
 
 namespace fs = std::filesystem;
 
-template <typename T, typename F>
-Result<T> Wait(F&& call) {
-  std::promise<Result<T>> p;
-  auto f = p.get_future();
-  call([&p](Result<T> r) { p.set_value(std::move(r)); });
-  return f.get();
-}
-
-class DocEngineTest : public ::testing::Test {
+class DocEngineTest : public EngineFixture {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("kissvdb-doc-engine-" + std::to_string(::getpid()) + "-" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    Open();
-  }
-  void TearDown() override {
-    engine_.reset();
-    fs::remove_all(dir_);
-  }
-  void Open() {
-    EngineOptions options;
-    options.config.data_dir = dir_.string();
-    options.config.snapshot_interval_secs = 3600;
+  void Configure(EngineOptions& options) override {
     options.config.durability = Durability::kNone;  // the log is still written; no fsync
     options.config.limits.max_json_bytes = 1024;
-    auto e = Engine::Open(options);
-    ASSERT_TRUE(e.ok()) << e.status().ToString();
-    engine_ = std::move(e.value());
   }
 
   Result<DocItem> Put(const std::string& c, const std::string& id, Json doc, std::optional<uint64_t> if_rev = {}) {
@@ -76,8 +52,6 @@ class DocEngineTest : public ::testing::Test {
     return ids;
   }
 
-  fs::path dir_;
-  std::unique_ptr<Engine> engine_;
 };
 
 TEST_F(DocEngineTest, PutGetDeleteRevisions) {

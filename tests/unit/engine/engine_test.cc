@@ -1,5 +1,5 @@
 // Engine tests: real WAL files, real LMDB, a manual clock for TTL.
-#include "kissvdb/engine.h"
+#include "engine_fixture.h"
 
 #include <gtest/gtest.h>
 
@@ -13,40 +13,11 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// Runs an async Engine call and waits for its callback.
-template <typename T, typename F>
-Result<T> Wait(F&& call) {
-  std::promise<Result<T>> p;
-  auto f = p.get_future();
-  call([&p](Result<T> r) { p.set_value(std::move(r)); });
-  return f.get();
-}
-
-class EngineTest : public ::testing::Test {
+class EngineTest : public EngineFixture {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("kissvdb-engine-" + std::to_string(::getpid()) + "-" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    Open();
-  }
-  void TearDown() override {
-    engine_.reset();
-    fs::remove_all(dir_);
-  }
-  void Open() {
-    EngineOptions options;
-    options.config.data_dir = dir_.string();
+  void Configure(EngineOptions& options) override {
     options.config.ttl_sweep_interval_ms = 20;
-    options.config.snapshot_interval_secs = 3600;
     options.clock = &clock_;
-    auto e = Engine::Open(options);
-    ASSERT_TRUE(e.ok()) << e.status().ToString();
-    engine_ = std::move(e.value());
-  }
-  void Reopen() {
-    engine_.reset();
-    Open();
   }
 
   Result<StatePutResult> Put(const std::string& key, Json value, std::optional<uint64_t> ttl = {},
@@ -57,9 +28,7 @@ class EngineTest : public ::testing::Test {
     return Wait<bool>([&](auto cb) { engine_->DeleteState(key, cb); });
   }
 
-  fs::path dir_;
   ManualClock clock_{1'700'000'000'000};
-  std::unique_ptr<Engine> engine_;
 };
 
 TEST_F(EngineTest, PutGetDeleteRevisions) {

@@ -7,45 +7,15 @@
 #include <future>
 #include <random>
 
-#include "kissvdb/engine.h"
+#include "engine_fixture.h"
 
 namespace kissvdb {
 namespace {
 
 namespace fs = std::filesystem;
 
-template <typename T, typename F>
-Result<T> Wait(F&& call) {
-  std::promise<Result<T>> p;
-  auto f = p.get_future();
-  call([&p](Result<T> r) { p.set_value(std::move(r)); });
-  return f.get();
-}
-
-class VectorEngineTest : public ::testing::Test {
+class VectorEngineTest : public EngineFixture {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("kissvdb-vengine-" + std::to_string(::getpid()) + "-" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    Open();
-  }
-  void TearDown() override {
-    engine_.reset();
-    fs::remove_all(dir_);
-  }
-  void Open() {
-    EngineOptions options;
-    options.config.data_dir = dir_.string();
-    options.config.snapshot_interval_secs = 3600;
-    auto e = Engine::Open(options);
-    ASSERT_TRUE(e.ok()) << e.status().ToString();
-    engine_ = std::move(e.value());
-  }
-  void Reopen() {
-    engine_.reset();
-    Open();
-  }
   Status Create(const std::string& name, uint32_t dim, vector::Metric metric = vector::Metric::kCosine) {
     vector::CollectionSpec spec;
     spec.name = name;
@@ -82,8 +52,6 @@ class VectorEngineTest : public ::testing::Test {
     return items;
   }
 
-  fs::path dir_;
-  std::unique_ptr<Engine> engine_;
 };
 
 TEST_F(VectorEngineTest, CreateWriteSearchGetDelete) {
