@@ -20,7 +20,7 @@ def wrk(url, script, seconds, connections=64, threads=2, env=None, timeout_s=10)
     e = dict(os.environ)
     e["KB_LUA_DIR"] = LUA_DIR
     e.update({k: str(v) for k, v in (env or {}).items()})
-    argv = ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{seconds}s", "--timeout",
+    argv = ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{seconds:g}s", "--timeout",
             f"{timeout_s}s", "-s", os.path.join(LUA_DIR, script), url]
     out = subprocess.run(argv, env=e, capture_output=True, text=True, timeout=seconds + 120)
     line = next((l for l in out.stdout.splitlines() if l.startswith("KBENCH ")), None)

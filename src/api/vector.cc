@@ -5,6 +5,7 @@
 
 #include "api/api.h"
 #include "api/json_args.h"
+#include "api/vector_body.h"
 #include "api/vector_routes.h"
 #include "util/json_filter.h"
 
@@ -61,14 +62,18 @@ Json ListItemJson(const vector::CollectionInfo& info) {
               {"deleted_count", info.deleted_count}};
 }
 
-Result<VectorWrite> ParseItem(const Json& item, bool vector_required, const Limits& limits, size_t hint) {
+// `fast`: the item's "vector", already decoded by ParseVectorBody (or null).
+Result<VectorWrite> ParseItem(const Json& item, bool vector_required, const Limits& limits, size_t hint,
+                              std::optional<std::vector<float>>* fast) {
   if (!item.is_object()) return Status::InvalidArgument("each item must be a JSON object");
   auto id = RequiredString(item, "id");
   if (!id.ok()) return id.status();
   VectorWrite w;
   w.id = std::move(id.value());
   auto v = item.find("vector");
-  if (v != item.end() && !v->is_null()) {
+  if (fast != nullptr && fast->has_value()) {
+    w.vector = std::move(**fast);
+  } else if (v != item.end() && !v->is_null()) {
     auto parsed = ParseVector(*v);
     if (!parsed.ok()) return parsed.status();
     w.vector = std::move(parsed.value());
@@ -85,9 +90,11 @@ Result<VectorWrite> ParseItem(const Json& item, bool vector_required, const Limi
 
 // One-item writes answer with the item's own status as the call's status.
 void WriteOne(const ApiContext& ctx, Request& req, const Responder& res, VectorWriteKind kind) {
-  auto body = ObjectBody(req);
+  FastVectors fast;
+  auto body = ParseVectorBody(req, nullptr, &fast);
   if (!body.ok()) return res.Error(body.status());
-  auto item = ParseItem(*body, kind != VectorWriteKind::kUpdate, ctx.config->limits, req.body().size());
+  auto item = ParseItem(*body, kind != VectorWriteKind::kUpdate, ctx.config->limits, req.body().size(),
+                        fast.empty() ? nullptr : &fast[0]);
   if (!item.ok()) return res.Error(item.status());
   ctx.engine->WriteVectors(req.param("collection"), kind, {std::move(item.value())}, /*atomic=*/true,
                            Reply<VectorBatchResult>(res, [](const VectorBatchResult&) {
@@ -106,14 +113,20 @@ Json ItemError(const Status& st) {
   return Json{{"error", std::string(CodeName(st.code()))}, {"message", st.message()}};
 }
 
+// `fast`: the search's "vector", already decoded by ParseVectorBody (or null).
 Result<vector::SearchRequest> ParseSearch(const Json& q, std::vector<float>* storage,
-                                          std::optional<JsonFilter>* filter) {
+                                          std::optional<JsonFilter>* filter,
+                                          std::optional<std::vector<float>>* fast) {
   if (!q.is_object()) return Status::InvalidArgument("a search must be a JSON object");
-  auto v = q.find("vector");
-  if (v == q.end()) return Status::InvalidArgument("vector is required");
-  auto parsed = ParseVector(*v);
-  if (!parsed.ok()) return parsed.status();
-  *storage = std::move(parsed.value());
+  if (fast != nullptr && fast->has_value()) {
+    *storage = std::move(**fast);
+  } else {
+    auto v = q.find("vector");
+    if (v == q.end()) return Status::InvalidArgument("vector is required");
+    auto parsed = ParseVector(*v);
+    if (!parsed.ok()) return parsed.status();
+    *storage = std::move(parsed.value());
+  }
   vector::SearchRequest req;
   req.vector = *storage;
   auto k = OptionalU64(q, "k");
@@ -218,7 +231,8 @@ void DeleteVector(const ApiContext& ctx, Request& req, const Responder& res) {
 }
 
 void UpsertVectorBatch(const ApiContext& ctx, Request& req, const Responder& res) {
-  auto body = ObjectBody(req);
+  FastVectors fast;
+  auto body = ParseVectorBody(req, "items", &fast);
   if (!body.ok()) return res.Error(body.status());
   auto items = body->find("items");
   if (items == body->end() || !items->is_array()) return res.Error(Status::InvalidArgument("items must be an array"));
@@ -227,7 +241,7 @@ void UpsertVectorBatch(const ApiContext& ctx, Request& req, const Responder& res
   std::vector<VectorWrite> writes;
   std::set<std::string> seen;
   for (size_t i = 0; i < items->size(); ++i) {
-    auto w = ParseItem((*items)[i], true, ctx.config->limits, req.body().size());
+    auto w = ParseItem((*items)[i], true, ctx.config->limits, req.body().size(), i < fast.size() ? &fast[i] : nullptr);
     if (!w.ok()) return res.Error(Status(w.status().code(), "items[" + std::to_string(i) + "]: " + w.status().message()));
     if (!seen.insert(w->id).second) {
       return res.Error(Status::InvalidArgument("items[" + std::to_string(i) + "]: duplicate id \"" + w->id + "\""));
@@ -286,11 +300,12 @@ void GetVector(const ApiContext& ctx, Request& req, const Responder& res) {
 }
 
 void SearchVectors(const ApiContext& ctx, Request& req, const Responder& res) {
-  auto body = ObjectBody(req);
+  FastVectors fast;
+  auto body = ParseVectorBody(req, nullptr, &fast);
   if (!body.ok()) return res.Error(body.status());
   std::vector<float> storage;
   std::optional<JsonFilter> filter;
-  auto search = ParseSearch(*body, &storage, &filter);
+  auto search = ParseSearch(*body, &storage, &filter, fast.empty() ? nullptr : &fast[0]);
   if (!search.ok()) return res.Error(search.status());
   auto hits = ctx.engine->SearchVectors(req.param("collection"), *search);
   if (!hits.ok()) return res.Error(hits.status());
@@ -298,7 +313,8 @@ void SearchVectors(const ApiContext& ctx, Request& req, const Responder& res) {
 }
 
 void SearchVectorsBatch(const ApiContext& ctx, Request& req, const Responder& res) {
-  auto body = ObjectBody(req);
+  FastVectors fast;
+  auto body = ParseVectorBody(req, "queries", &fast);
   if (!body.ok()) return res.Error(body.status());
   auto queries = body->find("queries");
   if (queries == body->end() || !queries->is_array() || queries->empty() ||
@@ -310,7 +326,7 @@ void SearchVectorsBatch(const ApiContext& ctx, Request& req, const Responder& re
   for (size_t i = 0; i < queries->size(); ++i) {
     std::vector<float> storage;
     std::optional<JsonFilter> filter;
-    auto search = ParseSearch((*queries)[i], &storage, &filter);
+    auto search = ParseSearch((*queries)[i], &storage, &filter, i < fast.size() ? &fast[i] : nullptr);
     if (!search.ok()) {
       return res.Error(Status(search.status().code(), "queries[" + std::to_string(i) + "]: " + search.status().message()));
     }

@@ -24,6 +24,9 @@ constexpr milliseconds kTick{100};
 // How often the catch-up thread retries subscribers that are all waiting
 // for their connections to drain.
 constexpr milliseconds kDrainPoll{5};
+// Below this many connections served by a pass, the next pass does not wait
+// for them to drain (the io cost of a few writes is negligible).
+constexpr size_t kMinServedToPace = 8;
 
 struct Counters {
   Counter& events_sent = Metrics::Global().counter("sse_events_sent_total", {}, "Event frames queued to change-stream clients.");
@@ -346,11 +349,33 @@ void Broadcaster::DispatchLoop() {
     return sub.done() ? Next::kDrop : Next::kKeep;
   };
 
+  // Adaptive batching: wait while most connections served by the last pass
+  // still hold its chunk unwritten (bounded by max_pass_interval).
+  auto wait_for_drain = [&](size_t served) {
+    if (served < kMinServedToPace) return;
+    const auto latest = last_pass + options_.max_pass_interval;
+    while (SteadyClock::now() < latest) {
+      size_t pending = 0;
+      for (const auto& sub : live_) {
+        if (sub->sent_in_last_pass && sub->sink().queued_bytes() > 0) ++pending;
+      }
+      if (pending * 4 <= served) return;
+      std::unique_lock lk(s.mu);
+      if (s.dispatcher_cv.wait_for(lk, milliseconds(1), [&] { return s.stopped; })) return;
+    }
+  };
+  size_t served = 0;
+
   for (;;) {
     {
       std::unique_lock lk(s.mu);
       const auto wake_at = backlog ? last_pass + options_.min_pass_interval : SteadyClock::now() + kTick;
       s.dispatcher_cv.wait_until(lk, wake_at, [&] { return s.stopped || s.dispatcher_wake; });
+      if (s.stopped) break;
+    }
+    wait_for_drain(served);
+    {
+      std::unique_lock lk(s.mu);
       // Coalesce: at most one pass per min_pass_interval.
       const auto earliest = last_pass + options_.min_pass_interval;
       if (!s.stopped && SteadyClock::now() < earliest) {
@@ -387,10 +412,20 @@ void Broadcaster::DispatchLoop() {
     }
 
     backlog = false;
+    served = 0;
     size_t keep = 0;
     for (size_t i = 0; i < live_.size(); ++i) {
       std::shared_ptr<Subscriber>& sub = live_[i];
-      switch (serve(*sub, now, groups[i])) {
+      // Only connections that had written everything before count: one
+      // that is behind anyway (a slow client) says nothing about the io
+      // threads.
+      sub->Refresh();
+      const bool was_drained = sub->queued_bytes() == 0;
+      const uint64_t sent_before = sub->sent_bytes();
+      const Next next = serve(*sub, now, groups[i]);
+      sub->sent_in_last_pass = was_drained && sub->sent_bytes() != sent_before;
+      if (sub->sent_in_last_pass) ++served;
+      switch (next) {
         case Next::kBacklog:
           backlog = true;
           [[fallthrough]];

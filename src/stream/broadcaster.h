@@ -10,9 +10,12 @@
 //    (they are in the log) instead of growing.
 //
 //  * The dispatcher thread renders each event once into an SSE frame, keeps
-//    the recent ones in a bounded Ring, and in each pass (at most one every
-//    min_pass_interval, so bursts coalesce) sends every live subscriber one
-//    chunk with the frames past its cursor that match its filter.
+//    the recent ones in a bounded Ring, and in each pass sends every live
+//    subscriber one chunk with the frames past its cursor that match its
+//    filter. Passes coalesce: at most one per min_pass_interval, and while
+//    the connections have not written most of the previous pass's chunks,
+//    up to max_pass_interval (adaptive batching: under load each write
+//    carries more events, and the io threads' queue stays short).
 //
 //  * The catch-up thread serves subscribers whose cursor is older than the
 //    ring: it reads the log in pages (EventSource::Read), paced by each
@@ -58,6 +61,10 @@ struct BroadcasterOptions {
   size_t ring_events = 65536;
   uint64_t ring_bytes = 64ull << 20;
   std::chrono::milliseconds min_pass_interval{2};
+  // When most chunks of the previous pass are still unwritten (the io
+  // threads are behind), the next pass waits for them, up to this long, so
+  // it carries more per write instead of queueing more writes.
+  std::chrono::milliseconds max_pass_interval{10};
   uint32_t page_events = 256;                             // catch-up read size
 
   // sse_buffer_events -> budget.events, sse_keepalive_secs -> keepalive.

@@ -71,8 +71,13 @@ class Subscriber {
   // Closed by either side: drop it.
   bool done() const { return done_ || cancelled_.load(std::memory_order_relaxed); }
 
+  // Bytes queued to the connection so far (all kinds of frames).
+  uint64_t sent_bytes() const { return sent_bytes_; }
+
   // Since when live delivery has been held back by a full budget.
   std::optional<SteadyClock::time_point> blocked_since;
+  // The dispatcher's last pass queued something to it.
+  bool sent_in_last_pass = false;
 
  private:
   void Queue(std::string chunk, uint32_t events, SteadyClock::time_point now);

@@ -6,41 +6,15 @@
 #include <filesystem>
 #include <future>
 
-#include "kissvdb/engine.h"
+#include "engine_fixture.h"
 
 namespace kissvdb {
 namespace {
 
 namespace fs = std::filesystem;
 
-template <typename T, typename F>
-Result<T> Wait(F&& call) {
-  std::promise<Result<T>> p;
-  auto f = p.get_future();
-  call([&p](Result<T> r) { p.set_value(std::move(r)); });
-  return f.get();
-}
-
-class AuthKeysEngineTest : public ::testing::Test {
+class AuthKeysEngineTest : public EngineFixture {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("kissvdb-authkeys-" + std::to_string(::getpid()) + "-" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    Open();
-  }
-  void TearDown() override {
-    engine_.reset();
-    fs::remove_all(dir_);
-  }
-  void Open() {
-    EngineOptions options;
-    options.config.data_dir = dir_.string();
-    options.config.snapshot_interval_secs = 3600;
-    auto e = Engine::Open(options);
-    ASSERT_TRUE(e.ok()) << e.status().ToString();
-    engine_ = std::move(e.value());
-  }
   Result<CreatedApiKey> Create(std::string name, std::string role) {
     NewApiKey k;
     k.name = std::move(name);
@@ -51,8 +25,6 @@ class AuthKeysEngineTest : public ::testing::Test {
     return Wait<bool>([&](auto cb) { engine_->RevokeApiKey(id, cb); });
   }
 
-  fs::path dir_;
-  std::unique_ptr<Engine> engine_;
 };
 
 TEST_F(AuthKeysEngineTest, CreateLookupRevoke) {

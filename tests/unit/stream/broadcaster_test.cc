@@ -161,7 +161,7 @@ TEST(BroadcasterTest, SlowLiveConsumerGetsGapWithResumeOffsetAndIsClosed) {
   }
   ASSERT_TRUE(slow->WaitFor([](const auto& frames) { return !frames.empty() && frames.back().event == "gap"; }))
       << slow->data();
-  EXPECT_TRUE(slow->closed());
+  EXPECT_TRUE(slow->WaitClosed());
   auto frames = slow->frames();
   const SseFrame& gap = frames.back();
   const std::vector<uint64_t> got = slow->ids();
@@ -172,7 +172,7 @@ TEST(BroadcasterTest, SlowLiveConsumerGetsGapWithResumeOffsetAndIsClosed) {
   EXPECT_EQ(gap.id, got.back());
   EXPECT_EQ(gap.json()["from_offset"], got.back() + 1);
   // The fast subscriber and the writer were not held up.
-  ASSERT_TRUE(fast->WaitFor(HasIds(100)));
+  ASSERT_TRUE(fast->WaitFor(HasIds(100))) << fast->ids().size() << " last " << (fast->ids().empty() ? 0 : fast->ids().back()) << " stats next " << b.Stats().ring_next;
   EXPECT_EQ(fast->ids(), Range(1, 100));
   EXPECT_EQ(b.Stats().slow_disconnects, 1u);
 
@@ -238,7 +238,7 @@ TEST(BroadcasterTest, CompactedOffsetGetsATypedFrame) {
   EXPECT_EQ(frames[0].json()["oldest_available"], 60);
   EXPECT_EQ(frames[0].json()["requested_since"], 10);
   EXPECT_EQ(frames[0].json()["resume_since"], 59);
-  EXPECT_TRUE(sink->closed());
+  EXPECT_TRUE(sink->WaitClosed());
   // since = first - 1 is still complete.
   auto ok = std::make_shared<FakeSink>();
   b.Subscribe(ok, Since(59));
@@ -258,7 +258,7 @@ TEST(BroadcasterTest, ReadErrorEndsTheStreamWithAnErrorFrame) {
   ASSERT_TRUE(sink->WaitFor([](const auto& f) { return !f.empty(); }));
   EXPECT_EQ(sink->frames()[0].event, "error");
   EXPECT_EQ(sink->frames()[0].json()["error"], "persistence_error");
-  EXPECT_TRUE(sink->closed());
+  EXPECT_TRUE(sink->WaitClosed());
 }
 
 TEST(BroadcasterTest, QuietFilteredFeedGetsCheckpoints) {
@@ -367,6 +367,34 @@ TEST(BroadcasterTest, StopClosesStreamsAndIgnoresLaterCalls) {
   EXPECT_TRUE(late->closed());
   b.reset();
   listener(log.Append(3));  // the listener outlives the broadcaster harmlessly
+}
+
+TEST(BroadcasterTest, PassesWaitForBusyConnectionsToDrain) {
+  FakeLog log;
+  BroadcasterOptions o = FastOptions();
+  o.ring_events = 4096;
+  o.max_pass_interval = 30ms;
+  Broadcaster b(log, o);
+  b.Start();
+  // 16 connections whose writes each take 25 ms (busy io threads).
+  std::vector<std::shared_ptr<FakeSink>> sinks;
+  for (int i = 0; i < 16; ++i) {
+    sinks.push_back(std::make_shared<FakeSink>());
+    sinks.back()->set_write_delay(25ms);
+    b.Subscribe(sinks.back(), Since(0));
+  }
+  const auto t0 = std::chrono::steady_clock::now();
+  for (int i = 0; i < 300; ++i) {
+    Commit(log, b, 1);
+    std::this_thread::sleep_for(1ms);
+  }
+  const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  for (auto& sink : sinks) {
+    ASSERT_TRUE(sink->WaitFor(HasIds(300)));
+    EXPECT_EQ(sink->ids(), Range(1, 300));
+    // Without the wait there would be a chunk per event or per 1 ms pass.
+    EXPECT_LE(static_cast<double>(sink->sends()), ms / 25.0 + 5) << "over " << ms << " ms";
+  }
 }
 
 TEST(BroadcasterTest, EqualFiltersShareChunksButKeepTheirOwnBudgets) {

@@ -116,13 +116,19 @@ class FakeSink : public Sink {
     if (closed_) return false;
     data_ += chunk;
     if (stalled_) queued_ += chunk.size();
+    if (write_delay_.count() > 0) in_flight_.emplace_back(std::chrono::steady_clock::now(), chunk.size());
     ++sends_;
     cv_.notify_all();
     return true;
   }
   size_t queued_bytes() const override {
     std::lock_guard lk(mu_);
-    return queued_;
+    size_t slow = 0;
+    const auto written_before = std::chrono::steady_clock::now() - write_delay_;
+    for (const auto& [at, bytes] : in_flight_) {
+      if (at > written_before) slow += bytes;
+    }
+    return queued_ + slow;
   }
   void Close() override {
     std::function<void()> fn;
@@ -155,6 +161,16 @@ class FakeSink : public Sink {
     stalled_ = stalled;
     if (!stalled) queued_ = 0;
   }
+  // Each chunk counts as unwritten for `delay` after it is sent (an io
+  // thread that is behind).
+  void set_write_delay(std::chrono::milliseconds delay) {
+    std::lock_guard lk(mu_);
+    write_delay_ = delay;
+  }
+  size_t sends() const {
+    std::lock_guard lk(mu_);
+    return sends_;
+  }
   std::string data() const {
     std::lock_guard lk(mu_);
     return data_;
@@ -167,6 +183,11 @@ class FakeSink : public Sink {
       if (f.id && f.event != "gap") out.push_back(*f.id);
     }
     return out;
+  }
+  // Waits until the sink is closed or the timeout passes.
+  bool WaitClosed(std::chrono::milliseconds timeout = std::chrono::seconds(5)) const {
+    std::unique_lock lk(mu_);
+    return cv_.wait_for(lk, timeout, [&] { return closed_; });
   }
   // Waits until pred(frames) holds or the timeout passes.
   bool WaitFor(const std::function<bool(const std::vector<SseFrame>&)>& pred,
@@ -192,6 +213,8 @@ class FakeSink : public Sink {
   std::string data_;
   size_t queued_ = 0;
   size_t sends_ = 0;
+  std::chrono::milliseconds write_delay_{0};
+  std::vector<std::pair<std::chrono::steady_clock::time_point, size_t>> in_flight_;
   bool stalled_ = false;
   bool closed_ = false;
   std::function<void()> on_close_;
