@@ -75,7 +75,8 @@ class EngineImpl final : public Engine {
   Status ReplayLogTail();
   // Submits a batch of per-item mutations to the commit thread (see
   // Engine::WriteVectors for the atomic/non-atomic contract).
-  void SubmitItems(size_t count, bool atomic, std::function<Status(WriteContext&)> check,
+  // NotFound for the whole call when the collection does not exist.
+  void SubmitItems(std::shared_ptr<const std::string> collection, size_t count, bool atomic,
                    std::function<Status(WriteContext&, size_t)> item, Callback<VectorBatchResult> done);
   void BackgroundLoop();
   void SweepExpired();

@@ -37,12 +37,13 @@ void EngineImpl::DropVectorCollection(std::string collection, Callback<bool> don
       [dropped, done = std::move(done)](Status st) { Finish(done, st, *dropped); }});
 }
 
-void EngineImpl::SubmitItems(size_t count, bool atomic, std::function<Status(WriteContext&)> check,
+void EngineImpl::SubmitItems(std::shared_ptr<const std::string> collection, size_t count, bool atomic,
                              std::function<Status(WriteContext&, size_t)> item, Callback<VectorBatchResult> done) {
   auto results = std::make_shared<VectorBatchResult>(count);
-  auto prepare = [count, atomic, check = std::move(check), item = std::move(item),
-                  results](WriteContext& ctx) -> Status {
-    KISSVDB_RETURN_IF_ERROR(check(ctx));
+  auto prepare = [collection, count, atomic, item = std::move(item), results](WriteContext& ctx) -> Status {
+    if (!ctx.vectors().Describe(*collection)) {
+      return Status::NotFound("vector collection \"" + *collection + "\" not found");
+    }
     for (size_t i = 0; i < count; ++i) {
       Status st = atomic ? item(ctx, i) : ctx.Atomically([&] { return item(ctx, i); });
       if (!st.ok() && atomic) return Status(st.code(), "item " + std::to_string(i) + ": " + st.message());
@@ -69,11 +70,7 @@ void EngineImpl::WriteVectors(std::string collection, VectorWriteKind kind, std:
   auto shared = std::make_shared<std::vector<VectorWrite>>(std::move(items));
   auto name = std::make_shared<std::string>(std::move(collection));
   SubmitItems(
-      shared->size(), atomic,
-      [name](WriteContext& ctx) -> Status {
-        if (!ctx.vectors().Describe(*name)) return Status::NotFound("vector collection \"" + *name + "\" not found");
-        return Status::OK();
-      },
+      name, shared->size(), atomic,
       [name, shared, kind](WriteContext& ctx, size_t i) { return vector_ops::Write(ctx, *name, kind, (*shared)[i]); },
       std::move(done));
 }
@@ -88,11 +85,7 @@ void EngineImpl::DeleteVectors(std::string collection, std::vector<std::string> 
   auto shared = std::make_shared<std::vector<std::string>>(std::move(ids));
   auto name = std::make_shared<std::string>(std::move(collection));
   SubmitItems(
-      shared->size(), atomic,
-      [name](WriteContext& ctx) -> Status {
-        if (!ctx.vectors().Describe(*name)) return Status::NotFound("vector collection \"" + *name + "\" not found");
-        return Status::OK();
-      },
+      name, shared->size(), atomic,
       [name, shared](WriteContext& ctx, size_t i) { return vector_ops::Delete(ctx, *name, (*shared)[i]); },
       std::move(done));
 }

@@ -129,7 +129,7 @@ TEST_F(ConfigFileTest, ConfigPathFromEnvAndFlagWins) {
 
 TEST_F(ConfigFileTest, ExampleFileLoadsToTheDefaults) {
   std::string path = std::string(KISSVDB_SOURCE_DIR) + "/config/kissvdb.example.json";
-  if (!fs::exists(path)) GTEST_SKIP() << "no " << path;
+  ASSERT_TRUE(fs::exists(path)) << path;
   Config c = Ok({"--config", path});
   Config d = Ok({});
   EXPECT_EQ(c.port, d.port);
