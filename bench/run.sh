@@ -81,6 +81,10 @@ if [[ "$mode" == --full && -f "$ROOT/bench/sse_fanout.cc" && ! -x "$sse" && -f "
     echo "run.sh: building sse_fanout failed; the SSE row will say 'not measured'" >&2
 fi
 [[ "$mode" == --full && -z "$out" ]] && out="$ROOT/docs/BENCHMARKS.md"
+# Absolute paths: the bench runs from bench/.
+binary="$(realpath -m "$binary")" hnsw="$(realpath -m "$hnsw")" sqlite="$(realpath -m "$sqlite")"
+sse="$(realpath -m "$sse")"
+[[ -n "$out" ]] && out="$(realpath -m "$out")"
 
 for tool in wrk /usr/bin/python3; do
   command -v "$tool" >/dev/null || { echo "run.sh: $tool is required (bench/setup_peers.sh installs it)" >&2; exit 1; }

@@ -6,12 +6,16 @@
 //   * delivery lag p50/p90/p99/max: subscriber receive time minus the time the
 //     writer sent the request (both CLOCK_MONOTONIC in this process), so it
 //     includes HTTP, group commit + fdatasync, fan-out and the socket;
-//   * write acknowledgement latency (for comparison: lag - ack = stream cost);
+//     and the part of it after the writer got the acknowledgement (the
+//     stream's own share; 0 when the event beat the HTTP response);
+//   * write acknowledgement latency and the achieved write rate;
 //   * lost / duplicated / out-of-order events per subscriber, checked against
 //     the log itself (GET /v1/log) by count, sum and sum of squares of the
 //     offsets each filter should have delivered;
 //   * server CPU (utime+stime from /proc/<pid>/stat over the write window)
-//     and RSS (VmRSS sampled, VmHWM).
+//     and RSS (VmRSS sampled, VmHWM), and the bench client's own CPU.
+// A subscriber that gets `gap` (too slow) reconnects with Last-Event-ID =
+// resume_since, as an EventSource would; the loss check spans reconnects.
 //
 // One command (bounded: connect + --seconds + at most --drain-secs):
 //   cmake --build build-stream --target sse_fanout kissvdb && build-stream/sse_fanout

@@ -24,6 +24,15 @@ PEER_BINARIES = {"nginx": "nginx", "redis-memory": "redis-server", "redis-always
                  "etcd": "etcd", "redis-benchmark": "redis-benchmark"}
 
 
+def with_cpu(pid, run):
+    """run() and the server's CPU per request over it ("cpu_us"): robust
+    where throughput is not, on a machine shared with other work."""
+    c0 = procs.cpu_seconds(pid)
+    r = run()
+    r["cpu_us"] = (procs.cpu_seconds(pid) - c0) * 1e6 / max(1, r["requests"])
+    return r
+
+
 class Ctx:
     def __init__(self, args):
         self.args = args
@@ -62,7 +71,8 @@ class Ctx:
     def wrk_kiss(self, script="http.lua", env=None, **kw):
         e = {"KB_TOKEN": self.token}
         e.update(env or {})
-        return loadgen.wrk(self.kiss_url(), script, self.p["seconds"], env=e, **kw)
+        return with_cpu(self.kiss.proc.pid,
+                        lambda: loadgen.wrk(self.kiss_url(), script, self.p["seconds"], env=e, **kw))
 
     # ---- peers ----
 
@@ -117,14 +127,17 @@ class Ctx:
 
     def redis_bench(self, name):
         p = self.peer(name)
-        return None if p is None else loadgen.RedisBench(p.port, self.p["seconds"])
+        if p is None:
+            return None
+        return loadgen.RedisBench(p.port, self.p["seconds"], pid=p.proc.pid)
 
-    def wrk_peer(self, port, script="http.lua", env=None, send_token=True, **kw):
-        """wrk against a peer; the bearer header too unless send_token is
-        False (etcd reads it as its own auth token)."""
+    def wrk_peer(self, peer, script="http.lua", env=None, send_token=True, **kw):
+        """wrk against a running peer; the bearer header too unless
+        send_token is False (etcd reads it as its own auth token)."""
         e = {"KB_TOKEN": self.token if send_token else ""}
         e.update(env or {})
-        return loadgen.wrk(f"http://127.0.0.1:{port}", script, self.p["seconds"], env=e, **kw)
+        return with_cpu(peer.proc.pid, lambda: loadgen.wrk(f"http://127.0.0.1:{peer.port}", script,
+                                                           self.p["seconds"], env=e, **kw))
 
     def cleanup_dir(self, path):
         shutil.rmtree(path, ignore_errors=True)

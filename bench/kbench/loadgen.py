@@ -7,6 +7,8 @@ import os
 import statistics
 import subprocess
 
+from . import procs
+
 LUA_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "lua")
 
 
@@ -40,8 +42,8 @@ class RedisBench:
     """redis-benchmark with -n sized from the last measured rate, so that a
     run lasts about `seconds` (redis-benchmark has no duration flag)."""
 
-    def __init__(self, port, seconds, connections=64):
-        self.port, self.seconds, self.connections = port, seconds, connections
+    def __init__(self, port, seconds, connections=64, pid=None):
+        self.port, self.seconds, self.connections, self.pid = port, seconds, connections, pid
         self.rate = None
 
     def run(self, command, keyspace=100000):
@@ -54,7 +56,9 @@ class RedisBench:
     def _once(self, command, n, keyspace):
         argv = ["redis-benchmark", "-h", "127.0.0.1", "-p", str(self.port), "-c", str(self.connections), "-n",
                 str(n), "-r", str(keyspace), "--csv"] + command
+        c0 = procs.cpu_seconds(self.pid) if self.pid else 0
         out = subprocess.run(argv, capture_output=True, text=True, timeout=self.seconds * 10 + 120)
+        cpu_us = (procs.cpu_seconds(self.pid) - c0) * 1e6 / n if self.pid else None
         rows = [r for r in csv.reader(io.StringIO(out.stdout)) if r and r[0] != "test"]
         if out.returncode != 0 or not rows:
             raise LoadError(f"redis-benchmark failed ({out.returncode}): {out.stderr.strip()[:300]}")
@@ -62,7 +66,10 @@ class RedisBench:
         # name (the command) is not CSV-escaped.
         row = rows[-1]
         self.rate = float(row[-7])
-        return {"rate": self.rate, "p50_us": float(row[-4]) * 1000, "p99_us": float(row[-2]) * 1000, "requests": n}
+        r = {"rate": self.rate, "p50_us": float(row[-4]) * 1000, "p99_us": float(row[-2]) * 1000, "requests": n}
+        if cpu_us is not None:
+            r["cpu_us"] = cpu_us
+        return r
 
 
 def interleave(runs, *sides):
@@ -84,5 +91,5 @@ def median_result(samples):
     best = min(samples, key=lambda s: abs(s["rate"] - med))
     out = dict(best)
     out["rate"] = med
-    out["samples"] = [round(s["rate"], 1) for s in samples]
+    out["samples"] = [float(f"{s['rate']:.4g}") for s in samples]
     return out

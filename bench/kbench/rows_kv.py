@@ -34,7 +34,8 @@ def _measure(ctx, row, kiss_fn, peer_fn):
 def _samples(who, r):
     if not r:
         return ""
-    return f"{who} runs {r['samples']} (p50 {r['p50_us'] / 1000:.2f} ms, p99 {r['p99_us'] / 1000:.2f} ms)"
+    cpu = f", server CPU {r['cpu_us']:.0f} µs/request" if "cpu_us" in r else ""
+    return f"{who} runs {r['samples']} (p50 {r['p50_us'] / 1000:.2f} ms, p99 {r['p99_us'] / 1000:.2f} ms{cpu})"
 
 
 def kv_get(ctx):
@@ -51,7 +52,7 @@ def kv_get(ctx):
     else:
         nginx.put_file("kv", body)
     kiss = lambda: ctx.wrk_kiss(env={"KB_PATH": "/v1/state/g:{i}", "KB_N": n})
-    peer = (lambda: ctx.wrk_peer(nginx.port, env={"KB_PATH": "/kv"})) if nginx else None
+    peer = (lambda: ctx.wrk_peer(nginx, env={"KB_PATH": "/kv"})) if nginx else None
     _measure(ctx, row, kiss, peer)
     rows.append(row)
 
@@ -82,7 +83,7 @@ def kv_put(ctx):
     if etcd is None:
         r_etcd.skipped = ctx.missing["etcd"]
     redis_fn = (lambda: rb.run(["SET", "p:__rand_int__", VALUE_100], keyspace=n)) if rb else None
-    etcd_fn = (lambda: ctx.wrk_peer(etcd.port, env={
+    etcd_fn = (lambda: ctx.wrk_peer(etcd, env={
         "KB_METHOD": "POST", "KB_PATH": "/v3/kv/put", "KB_BODY": '{"key":"{b64key}","value":"{b64val}"}',
         "KB_KEYPREFIX": "p:", "KB_VALUE": VALUE_100, "KB_N": n}, send_token=False)) if etcd else None
     try:
@@ -120,7 +121,7 @@ def kv_cas(ctx):
         return r
 
     kiss = lambda: check(ctx.wrk_kiss("cas.lua", env("kissvdb"), connections=conns, threads=conns))
-    peer = (lambda: check(ctx.wrk_peer(etcd.port, "cas.lua", env("etcd"), send_token=False, connections=conns,
+    peer = (lambda: check(ctx.wrk_peer(etcd, "cas.lua", env("etcd"), send_token=False, connections=conns,
                                        threads=conns))) if etcd else None
     _measure(ctx, row, kiss, peer)
     return [row]
@@ -158,7 +159,7 @@ def doc_put_get(ctx):
     else:
         nginx.put_file("doc", got)
     kiss = lambda: ctx.wrk_kiss(env={"KB_PATH": "/v1/doc/bench/d{i}", "KB_N": n})
-    peer = (lambda: ctx.wrk_peer(nginx.port, env={"KB_PATH": "/doc"})) if nginx else None
+    peer = (lambda: ctx.wrk_peer(nginx, env={"KB_PATH": "/doc"})) if nginx else None
     _measure(ctx, get, kiss, peer)
     rows.append(get)
     return rows
@@ -208,4 +209,15 @@ def sql_select(ctx):
         peer = None
     _measure(ctx, row, kiss, peer)
     row.note = row.note.replace(" (p50 0.00 ms, p99 0.00 ms)", "")
-    return [row]
+
+    # Context: the same requests against the HTTP ceiling.
+    ceiling = Row("SQL point SELECT (vs the HTTP ceiling)", "req/s", peer_name="nginx, static body of the same size",
+                  note="context only: how much of the HTTP ceiling the SQL route reaches")
+    nginx = ctx.peer("nginx")
+    if nginx is None:
+        ceiling.skipped = ctx.missing["nginx"]
+    else:
+        nginx.put_file("sql", ctx.client.request("POST", "/v1/sql/query", {"sql": SQL_SELECT, "params": [1]})[1])
+    peer = (lambda: ctx.wrk_peer(nginx, env={"KB_PATH": "/sql"})) if nginx else None
+    _measure(ctx, ceiling, kiss, peer)
+    return [row, ceiling]

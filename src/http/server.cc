@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <future>
+#include <thread>
 
 #include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
@@ -26,6 +27,11 @@ int StatusSlot(unsigned status) {
     if (kStatuses[i] == status) return static_cast<int>(i);
   }
   return -1;
+}
+
+// The io thread count: options.io_threads, or one per hardware thread.
+uint32_t ResolvedIoThreads(uint32_t configured) {
+  return configured != 0 ? configured : std::max(1u, std::thread::hardware_concurrency());
 }
 
 }  // namespace
@@ -55,7 +61,9 @@ HttpServer::Core::Core(ServerOptions opts, Router r, Authenticator a)
       connections_open(Metrics::Global().gauge("http_connections_open", {}, "Open HTTP connections.")),
       streams_open(Metrics::Global().gauge("http_streams_open", {}, "Open streamed (SSE) responses.")),
       route_slots(std::make_unique<RouteSlots[]>(router.size() + 2)),
-      ioc(static_cast<int>(std::max<uint32_t>(options.io_threads, 1))),
+      // The hint must be the real thread count: with 1, asio runs every
+      // handler on the thread that polls and the others stay idle.
+      ioc(static_cast<int>(ResolvedIoThreads(options.io_threads))),
       acceptor(asio::make_strand(ioc)),
       accept_retry(acceptor.get_executor()) {}
 
@@ -156,10 +164,7 @@ HttpServer::~HttpServer() { Stop(); }
 
 uint16_t HttpServer::port() const { return core_->port.load(); }
 
-uint32_t HttpServer::io_threads() const {
-  const uint32_t n = core_->options.io_threads;
-  return n != 0 ? n : std::max(1u, std::thread::hardware_concurrency());
-}
+uint32_t HttpServer::io_threads() const { return ResolvedIoThreads(core_->options.io_threads); }
 
 Status HttpServer::Start() {
   Core& c = *core_;
