@@ -16,7 +16,7 @@
 #                           if bench/sse_fanout.cc is absent)
 #   --out FILE              the Markdown report (default: docs/BENCHMARKS.md
 #                           for --full, none for --quick)
-#   --rows a,b              only these rows: vector,get,put,cas,doc,events,sql,sse,boot
+#   --rows a,b              only these rows: vector,get,put,cas,doc,docfind,events,sql,sse,boot
 #   --seconds S --runs N    override the mode's run length and count
 #   --no-setup              do not install missing peers
 #

@@ -6,8 +6,14 @@
 // Exit codes: 0 after a clean stop or --help; 2 for a configuration error
 // (bad flag, non-loopback bind without an explicit key); 1 when start-up
 // fails otherwise (port in use, unreadable data directory).
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <csignal>
 #include <cstdio>
+#include <cstring>
+#include <filesystem>
 #include <string>
 #include <string_view>
 
@@ -17,6 +23,7 @@
 #include <spdlog/spdlog.h>
 
 #include "api/api.h"
+#include "api/backup_archive.h"
 #include "http/auth.h"
 #include "http/builtin_routes.h"
 #include "http/router.h"
@@ -46,8 +53,8 @@ int Fail(int code, const std::string& message) {
   return code;
 }
 
-// `kissvdb restore <backup dir> --data-dir <dir>`: rebuilds a data dir from
-// a backup, offline (docs/backup.md). Exit 0 on success, 2 on usage errors,
+// `kissvdb restore <backup dir | archive.tar | -> --data-dir <dir>`: rebuilds
+// a data dir from a backup directory or a tar of one ("-" = stdin), offline (docs/backup.md). Exit 0 on success, 2 on usage errors,
 // 1 when the backup is bad or the target is not empty.
 int Restore(int argc, char** argv) {
   std::string from, to;
@@ -57,14 +64,27 @@ int Restore(int argc, char** argv) {
       to = argv[++i];
     } else if (arg.rfind("--data-dir=", 0) == 0) {
       to = arg.substr(11);
-    } else if (from.empty() && !arg.empty() && arg[0] != '-') {
+    } else if (from.empty() && !arg.empty() && (arg[0] != '-' || arg == "-")) {
       from = arg;
     } else {
       return Fail(2, "restore: unexpected argument " + arg);
     }
   }
-  if (from.empty() || to.empty()) return Fail(2, "usage: kissvdb restore <backup dir> --data-dir <dir>");
-  Status st = RestoreBackup(from, to);
+  if (from.empty() || to.empty()) {
+    return Fail(2, "usage: kissvdb restore <backup dir | archive.tar | -> --data-dir <dir>");
+  }
+  Status st;
+  std::error_code ec;
+  if (from == "-") {
+    st = RestoreBackupArchive(STDIN_FILENO, to);
+  } else if (std::filesystem::is_regular_file(from, ec)) {
+    int fd = ::open(from.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return Fail(1, "restore: cannot open " + from + ": " + std::strerror(errno));
+    st = RestoreBackupArchive(fd, to);
+    ::close(fd);
+  } else {
+    st = RestoreBackup(from, to);
+  }
   if (!st.ok()) return Fail(1, "restore: " + st.ToString());
   std::printf("restored %s into %s\n", from.c_str(), to.c_str());
   return 0;
@@ -136,7 +156,8 @@ int main(int argc, char** argv) {
       std::make_unique<stream::Broadcaster>(event_source, stream::BroadcasterOptions::FromConfig(config));
   engine->AddCommitListener(broadcaster->Listener());
   broadcaster->Start();
-  api::RegisterRoutes(router, api::ApiContext{engine.get(), &config, sql_db.get(), broadcaster.get()});
+  api::BackupArchiver archiver;
+  api::RegisterRoutes(router, api::ApiContext{engine.get(), &config, sql_db.get(), broadcaster.get(), &archiver});
 
   http::HttpServer server(http::ServerOptions::FromConfig(config), std::move(router), std::move(auth));
   if (Status st = server.Start(); !st.ok()) return Fail(1, st.message());
@@ -151,6 +172,7 @@ int main(int argc, char** argv) {
   spdlog::info("received signal {}; stopping", signal_number);
 
   server.Stop();
+  archiver.Stop();
   // Streams are closed; the broadcaster's threads read the log, so they stop
   // before the engine closes (its listener then drops later batches).
   broadcaster->Stop();

@@ -22,6 +22,7 @@ ROWS = {  # name -> (function, needs the shared daemon)
     "put": (rows_kv.kv_put, True),
     "cas": (rows_kv.kv_cas, True),
     "doc": (rows_kv.doc_put_get, True),
+    "docfind": (rows_kv.doc_find, True),
     "events": (rows_kv.event_append, True),
     "sql": (rows_kv.sql_select, True),
     "sse": (rows_sse.sse_rows, False),

@@ -304,4 +304,11 @@ class Engine {
 // then serves the state at the backup's offset.
 Status RestoreBackup(const std::string& backup_dir, const std::string& data_dir);
 
+// The same from a tar archive of a backup (GET /v1/admin/backups/{name}),
+// read from `fd` (a file or a pipe): unpacked into a staging directory
+// beside data_dir, verified and restored as above, the staging directory
+// removed. The archive holds the backup directory itself or one top-level
+// directory containing it.
+Status RestoreBackupArchive(int fd, const std::string& data_dir);
+
 }  // namespace kissvdb

@@ -30,6 +30,7 @@ enum class Code {
   kGone,                  // 410 compacted (offset removed by retention)
   kPayloadTooLarge,       // 413 payload_too_large
   kUnsupportedMediaType,  // 415 unsupported_media_type
+  kTooManyRequests,       // 429 too_many_requests (a concurrency limit)
   kPersistenceError,      // 500 persistence_error
   kInternal,              // 500 internal
   kCorruption,            // 500 corruption (start-up refuses to continue)

@@ -17,11 +17,14 @@ class Broadcaster;
 
 namespace kissvdb::api {
 
+class BackupArchiver;
+
 struct ApiContext {
   Engine* engine = nullptr;
   const Config* config = nullptr;
   sql::SqlDatabase* sql = nullptr;  // null when sqlite_enabled=false (routes answer 404 not_enabled)
   stream::Broadcaster* broadcaster = nullptr;  // the change stream (GET /v1/stream); null = 503
+  BackupArchiver* archiver = nullptr;          // backup downloads; null = 503
 };
 
 // Registers every /v1 model route (the built-in health/metrics routes are

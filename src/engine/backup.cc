@@ -21,6 +21,7 @@
 #include "engine/wal/format.h"
 #include "util/crc32c.h"
 #include "util/file_util.h"
+#include "util/tar.h"
 
 namespace fs = std::filesystem;
 
@@ -261,6 +262,33 @@ Status RestoreBackup(const std::string& backup_dir, const std::string& data_dir)
     KISSVDB_RETURN_IF_ERROR(file_util::SyncDir(parent.string()));
   }
   return file_util::SyncDir(to.string());
+}
+
+Status RestoreBackupArchive(int fd, const std::string& data_dir) {
+  std::error_code ec;
+  if (fs::exists(data_dir, ec) && !fs::is_empty(data_dir, ec)) {
+    return Status::InvalidArgument("refusing to restore into " + data_dir + ": it is not empty");
+  }
+  // Beside the target, so it is on the same file system and easy to find
+  // (and delete) if the restore is killed.
+  const fs::path target = fs::absolute(fs::path(data_dir).lexically_normal(), ec);
+  const fs::path staging = target.parent_path() / ("." + target.filename().string() + ".restore-" +
+                                                   std::to_string(::getpid()));
+  fs::remove_all(staging, ec);
+  KISSVDB_RETURN_IF_ERROR(file_util::CreateDirs(staging.string()));
+  Status st = tar::ExtractTo(fd, staging.string());
+  if (st.ok()) {
+    fs::path root = staging;
+    if (!fs::exists(staging / kManifestName, ec)) {
+      // One top-level directory holding the backup.
+      std::vector<fs::path> entries;
+      for (const auto& e : fs::directory_iterator(staging, ec)) entries.push_back(e.path());
+      if (entries.size() == 1 && fs::is_directory(entries[0], ec)) root = entries[0];
+    }
+    st = RestoreBackup(root.string(), data_dir);
+  }
+  fs::remove_all(staging, ec);
+  return st;
 }
 
 }  // namespace kissvdb

@@ -26,6 +26,7 @@ CodeInfo InfoOf(Code code) {
     case Code::kGone: return {"compacted", 410};
     case Code::kPayloadTooLarge: return {"payload_too_large", 413};
     case Code::kUnsupportedMediaType: return {"unsupported_media_type", 415};
+    case Code::kTooManyRequests: return {"too_many_requests", 429};
     case Code::kPersistenceError: return {"persistence_error", 500};
     case Code::kInternal: return {"internal", 500};
     case Code::kCorruption: return {"corruption", 500};

@@ -3,7 +3,10 @@
 // state at the backup's offset.
 #include <gtest/gtest.h>
 
+#include <sys/wait.h>
+
 #include <atomic>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -172,6 +175,100 @@ TEST(BackupTest, RestoreRejectsADamagedBackup) {
   EXPECT_NE(run.output.find("CRC-32C"), std::string::npos) << run.output;
   EXPECT_FALSE(fs::exists(target.path() + "/data/state.lmdb"));
   EXPECT_EQ(TestServer::Run({"restore", backup.string()}).exit_code, 2);
+}
+
+// Runs a shell command line; its exit status (-1 if it did not exit).
+int Shell(const std::string& cmd) {
+  int rc = std::system(cmd.c_str());
+  return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+// GET /v1/admin/backups/{name} as a file (curl: a real client, chunked
+// transfer and all). Returns the HTTP status.
+int Download(const TestServer& s, const std::string& token, const std::string& name, const std::string& file) {
+  const std::string cmd = "curl -s -o " + file + " -w '%{http_code}' -H 'Authorization: Bearer " + token +
+                          "' http://127.0.0.1:" + std::to_string(s.port()) + "/v1/admin/backups/" + name +
+                          " > " + file + ".status";
+  if (Shell(cmd) != 0) return -1;
+  std::ifstream f(file + ".status");
+  int status = -1;
+  f >> status;
+  return status;
+}
+
+TEST(BackupTest, DownloadedArchiveRestoresTheSameState) {
+  TestServer source;
+  ASSERT_TRUE(source.Start()) << source.output();
+  auto c = source.Client();
+  for (int i = 0; i < 30; ++i) {
+    ASSERT_EQ(c->Put("/v1/state/k" + std::to_string(i), {{"value", std::string(i * 100, 'v')}}).status, 200);
+  }
+  ASSERT_EQ(c->Put("/v1/doc/people/ada", {{"name", "Ada"}}).status, 200);
+  ASSERT_EQ(c->Post("/v1/vector/emb", {{"dim", 2}, {"metric", "l2"}}).status, 200);
+  ASSERT_EQ(c->Post("/v1/vector/emb/upsert", {{"id", "p"}, {"vector", {1.0, 2.0}}}).status, 200);
+  ASSERT_EQ(c->Post("/v1/sql/exec", {{"sql", "CREATE TABLE t(a TEXT)"}}).status, 200);
+  ASSERT_EQ(c->Post("/v1/sql/exec", {{"sql", "INSERT INTO t VALUES ('row')"}}).status, 200);
+  auto snap = c->Post("/v1/admin/snapshot", {{"name", "arch"}});
+  ASSERT_EQ(snap.status, 200) << snap.body;
+  const uint64_t offset = snap.json["offset"];
+  ASSERT_EQ(c->Put("/v1/state/after", {{"value", 1}}).status, 200);
+
+  auto list = c->Get("/v1/admin/backups");
+  ASSERT_EQ(list.status, 200) << list.body;
+  ASSERT_EQ(list.json["backups"].size(), 1u);
+  EXPECT_EQ(list.json["backups"][0]["name"], "arch");
+  EXPECT_EQ(list.json["backups"][0]["complete"], true);
+  EXPECT_EQ(list.json["backups"][0]["offset"], offset);
+
+  TestDir work("kissvdb-archive");
+  const std::string tarfile = work.path() + "/arch.tar";
+  ASSERT_EQ(Download(source, source.api_key(), "arch", tarfile), 200);
+  // GNU tar reads it, and it holds the manifest under the backup's name.
+  EXPECT_EQ(Shell("tar -tf " + tarfile + " | grep -qx arch/manifest.json"), 0);
+  // Only admins; unknown names are 404; names are validated.
+  auto ro = c->Post("/v1/auth/keys", {{"name", "ro"}, {"role", "read_only"}});
+  ASSERT_EQ(ro.status, 200);
+  EXPECT_EQ(Download(source, ro.json["key"], "arch", work.path() + "/denied.tar"), 403);
+  EXPECT_EQ(Download(source, source.api_key(), "nope", work.path() + "/nope.tar"), 404);
+  EXPECT_EQ(Download(source, source.api_key(), "%2E%2E", work.path() + "/dots.tar"), 400);
+
+  // From the file and from stdin.
+  const std::string from_file = work.path() + "/from-file";
+  auto ok = TestServer::Run({"restore", tarfile, "--data-dir", from_file});
+  ASSERT_EQ(ok.exit_code, 0) << ok.output;
+  const std::string from_stdin = work.path() + "/from-stdin";
+  ASSERT_EQ(Shell(std::string(KISSVDB_BINARY) + " restore - --data-dir " + from_stdin + " < " + tarfile), 0);
+
+  for (const std::string& dir : {from_file, from_stdin}) {
+    TestServerOptions opts;
+    opts.data_dir = dir;
+    TestServer copy(opts);
+    ASSERT_TRUE(copy.Start()) << copy.output();
+    auto r = copy.Client();
+    EXPECT_EQ(r->Get("/v1/log?since=0&limit=1").json["last_offset"], offset);
+    for (int i = 0; i < 30; ++i) {
+      auto g = r->Get("/v1/state/k" + std::to_string(i));
+      ASSERT_EQ(g.status, 200);
+      EXPECT_EQ(g.json["value"], std::string(i * 100, 'v'));
+    }
+    EXPECT_EQ(r->Get("/v1/state/after").status, 404);
+    EXPECT_EQ(r->Get("/v1/doc/people/ada").json["doc"]["name"], "Ada");
+    EXPECT_EQ(r->Get("/v1/vector/emb/get?id=p").status, 200);
+    auto rows = r->Post("/v1/sql/query", {{"sql", "SELECT a FROM t"}});
+    ASSERT_EQ(rows.status, 200) << rows.body;
+    EXPECT_EQ(rows.json["rows"][0]["a"], "row");
+  }
+
+  // A truncated archive restores nothing and leaves no staging directory.
+  fs::resize_file(tarfile, fs::file_size(tarfile) / 2);
+  const std::string cut = work.path() + "/cut";
+  auto bad = TestServer::Run({"restore", tarfile, "--data-dir", cut});
+  EXPECT_EQ(bad.exit_code, 1) << bad.output;
+  EXPECT_NE(bad.output.find("truncated"), std::string::npos) << bad.output;
+  EXPECT_FALSE(fs::exists(cut + "/state.lmdb"));
+  for (const auto& e : fs::directory_iterator(work.path())) {
+    EXPECT_EQ(e.path().filename().string().find(".cut.restore-"), std::string::npos) << e.path();
+  }
 }
 
 }  // namespace
