@@ -58,7 +58,8 @@ void EngineImpl::SweepExpired() {
         return Status::OK();
       },
       [&](Status st) {
-        if (!st.ok()) spdlog::warn("TTL sweep failed: {}", st.ToString());
+        // A full disk is logged once by the committer, not every sweep.
+        if (!st.ok() && st.code() != Code::kInsufficientStorage) spdlog::warn("TTL sweep failed: {}", st.ToString());
         std::lock_guard lk(mu);
         finished = true;
         cv.notify_one();

@@ -18,6 +18,7 @@ Committer::Committer(wal::Log& log, Materializer& materializer, const vector::Ve
       clock_(clock),
       durability_(config.durability),
       sync_interval_(config.sync_interval_ms),
+      disk_reserve_(config.data_dir, config.min_free_bytes),
       last_sync_(std::chrono::steady_clock::now()) {}
 
 Committer::~Committer() { Stop(); }
@@ -102,8 +103,7 @@ void Committer::Loop() {
   }
 }
 
-Status Committer::Persist(std::vector<Event>& events) {
-  KISSVDB_RETURN_IF_ERROR(log_.Append(events));
+Status Committer::MakeDurable() {
   switch (durability_) {
     case Durability::kAlways:
       return log_.Sync();
@@ -129,6 +129,10 @@ void Committer::CommitGroup(std::vector<WriteRequest>& group) {
     complete_all(std::vector<Status>(group.size(), st));
     return;
   }
+  if (Status full = disk_reserve_.Check(); !full.ok()) {
+    complete_all(std::vector<Status>(group.size(), full));
+    return;
+  }
   auto root = kv::Txn::Begin(materializer_.env(), /*read_only=*/false);
   if (!root.ok()) {
     complete_all(std::vector<Status>(group.size(), root.status()));
@@ -144,7 +148,24 @@ void Committer::CommitGroup(std::vector<WriteRequest>& group) {
     complete_all(statuses);
     return;
   }
-  Status st = Persist(events);
+  Status st = log_.Append(events);
+  if (!st.ok() && log_.error().ok() && st.code() != Code::kPersistenceError) {
+    // A full disk (or an event the log cannot encode), and the log cut the
+    // failed write off: nothing of the group is in it, so the group fails
+    // alone and the committer carries on. Other I/O errors stay fatal below.
+    spdlog::error("log append of offsets {}..{} failed, group refused: {}", events.front().offset,
+                  events.back().offset, st.ToString());
+    root->Abort();
+    if (st.code() == Code::kInsufficientStorage) {
+      st = Status(st.code(), "disk full, the write was not logged: " + st.message());
+    }
+    for (auto& s : statuses) {
+      if (s.ok()) s = st;
+    }
+    complete_all(statuses);
+    return;
+  }
+  if (st.ok()) st = MakeDurable();
   if (st.ok()) st = materializer_.SetAppliedOffset(*root, events.back().offset);
   if (st.ok()) st = root->Commit();
   if (!st.ok()) {

@@ -9,9 +9,18 @@
 // A request is therefore acknowledged only after its events are durable, and
 // many writers share one fsync (the LevelDB DBImpl::Write idea).
 //
-// A failed append or sync is fatal for the log (the PostgreSQL fsync
-// lesson: after a failed fsync the page cache state is unknown). The
-// committer then fails every later write with `unavailable` until restart.
+// Failure handling (docs/durability.md):
+// - Less free disk than config.min_free_bytes: the group is refused with
+//   507 before anything is written (DiskReserve); writes resume by
+//   themselves when space returns.
+// - A failed log append (e.g. ENOSPC) that the log could cut off: nothing
+//   of the group is in the log, so the group fails (507 for ENOSPC) and
+//   the committer carries on.
+// - A failed sync, an append the log could not cut off, or a failed LMDB
+//   commit after the log write: fatal (the PostgreSQL fsync lesson: after
+//   a failed fsync the page cache state is unknown; and the log may hold
+//   events the state lacks). Every later write fails with `unavailable`
+//   until a restart replays the log.
 #pragma once
 
 #include <atomic>
@@ -23,6 +32,7 @@
 #include <thread>
 #include <vector>
 
+#include "engine/disk_reserve.h"
 #include "engine/materializer.h"
 #include "engine/wal/log.h"
 #include "engine/write_context.h"
@@ -63,7 +73,8 @@ class Committer {
  private:
   void Loop();
   void CommitGroup(std::vector<WriteRequest>& group);
-  Status Persist(std::vector<Event>& events);
+  // Makes appended events as durable as durability_ asks.
+  Status MakeDurable();
 
   wal::Log& log_;
   Materializer& materializer_;
@@ -71,6 +82,7 @@ class Committer {
   Clock& clock_;
   const Durability durability_;
   const std::chrono::milliseconds sync_interval_;
+  DiskReserve disk_reserve_;  // commit thread only
 
   std::mutex mu_;
   std::condition_variable cv_;

@@ -7,8 +7,9 @@
 // all-or-nothing. The log must hold every offset from 1 without a hole.
 //
 // KISSVDB_CRASH_CYCLES sets the number of kill/restart cycles (default 8 for
-// CI; the long run is `KISSVDB_CRASH_CYCLES=1000 build/integration_tests
-// --gtest_filter=CrashTest.*`).
+// CI; crash_mixed_test.cc covers documents, vectors and events). The long
+// run of both: `KISSVDB_CRASH_CYCLES=1000 build/integration_tests
+// --gtest_filter='CrashTest.*'`.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -19,17 +20,13 @@
 #include <random>
 #include <thread>
 
+#include "crash_checks.h"
 #include "test_client.h"
 
 namespace kissvdb::testing {
 namespace {
 
 using nlohmann::json;
-
-int Cycles() {
-  const char* v = std::getenv("KISSVDB_CRASH_CYCLES");
-  return v ? std::max(1, std::atoi(v)) : 8;
-}
 
 struct KeyState {
   uint64_t acked_revision = 0;      // last acknowledged
@@ -122,23 +119,6 @@ class Writer {
   uint64_t pair_acked_ = 0;
 };
 
-void VerifyLogIsContiguous(HttpClient& client) {
-  uint64_t since = 0;
-  for (;;) {
-    auto page = client.Get("/v1/log?since=" + std::to_string(since) + "&limit=1000");
-    ASSERT_EQ(page.status, 200) << page.body;
-    const auto& events = page.json["events"];
-    if (events.empty()) {
-      EXPECT_EQ(since, page.json["last_offset"].get<uint64_t>());
-      return;
-    }
-    for (const auto& ev : events) {
-      ASSERT_EQ(ev["offset"].get<uint64_t>(), since + 1) << "hole or repeat in the log";
-      since = ev["offset"].get<uint64_t>();
-    }
-  }
-}
-
 TEST(CrashTest, AcknowledgedWritesSurviveKill9) {
   TestServer server;
   ASSERT_TRUE(server.Start()) << server.output();
@@ -146,7 +126,8 @@ TEST(CrashTest, AcknowledgedWritesSurviveKill9) {
   std::vector<std::unique_ptr<Writer>> writers;
   for (int i = 0; i < kWriters; ++i) writers.push_back(std::make_unique<Writer>(i, 5));
   std::mt19937 rng(12345);
-  const int cycles = Cycles();
+  const int cycles = CrashCycles(8);
+  LogChecker log;
   for (int cycle = 0; cycle < cycles; ++cycle) {
     std::atomic<bool> stop{false};
     std::vector<std::thread> threads;
@@ -163,7 +144,7 @@ TEST(CrashTest, AcknowledgedWritesSurviveKill9) {
       w->Verify(*client);
       if (::testing::Test::HasFailure()) return;
     }
-    VerifyLogIsContiguous(*client);
+    log.Check(*client);
     if (::testing::Test::HasFailure()) return;
   }
 }

@@ -67,6 +67,7 @@ class LogImpl final : public Log {
   }
   Status Append(std::span<const Event> events) override;
   Status Sync() override;
+  Status error() const override { return failed_; }
   void MarkWritten() override {
     durable_offset_.store(next_offset() - 1, std::memory_order_release);
   }

@@ -86,6 +86,12 @@ class Log {
   // caller must stop accepting writes.
   virtual Status Sync() = 0;
 
+  // The sticky error that stopped the log (a failed sync, or a failed append
+  // that could not be cut off); OK while the log accepts appends. After an
+  // Append error with error() still OK, nothing of that batch is in the log.
+  // Commit thread only.
+  virtual Status error() const = 0;
+
   // Sets the durable bound without syncing (Durability::kNone / kInterval
   // acknowledge written-but-unsynced events; readers still need a bound).
   virtual void MarkWritten() = 0;
