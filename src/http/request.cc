@@ -96,6 +96,8 @@ Result<Json> Request::JsonBody(bool allow_empty) const {
   } catch (const Json::parse_error& e) {
     return Status::InvalidArgument("invalid JSON at byte " + std::to_string(e.byte) + ": " +
                                    ShortJsonError(e.what()));
+  } catch (const Json::exception& e) {  // out_of_range: a number like 1e999 overflows a double
+    return Status::InvalidArgument("invalid JSON: " + ShortJsonError(e.what()));
   }
 }
 

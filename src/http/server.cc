@@ -1,5 +1,7 @@
 #include "http/server.h"
 
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <future>
 #include <thread>
@@ -34,6 +36,30 @@ uint32_t ResolvedIoThreads(uint32_t configured) {
   return configured != 0 ? configured : std::max(1u, std::thread::hardware_concurrency());
 }
 
+// Every connection is a file descriptor, and the usual soft limit (1024)
+// is far below max_connections: raise it to the hard limit, which needs no
+// privilege. Data files, LMDB and the log need descriptors too, hence the
+// headroom in the warning.
+void RaiseFileLimit(uint32_t max_connections) {
+  constexpr rlim_t kHeadroom = 256;
+  rlimit rl{};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0) return;
+  if (rl.rlim_cur < rl.rlim_max) {
+    const rlim_t before = rl.rlim_cur;
+    rl.rlim_cur = rl.rlim_max;
+    if (::setrlimit(RLIMIT_NOFILE, &rl) == 0) {
+      spdlog::info("open-file limit raised from {} to {}", before, rl.rlim_cur);
+    } else {
+      rl.rlim_cur = before;
+    }
+  }
+  if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < rlim_t{max_connections} + kHeadroom) {
+    spdlog::warn("open-file limit {} is too low for max_connections {}: accepts will fail before "
+                 "the limit is reached; raise the hard limit (ulimit -Hn) or lower max_connections",
+                 rl.rlim_cur, max_connections);
+  }
+}
+
 }  // namespace
 
 ServerOptions ServerOptions::FromConfig(const Config& config) {
@@ -45,6 +71,7 @@ ServerOptions ServerOptions::FromConfig(const Config& config) {
   o.request_timeout = std::chrono::seconds(std::max<uint32_t>(config.request_timeout_secs, 1));
   o.idle_timeout = std::chrono::seconds(std::max<uint32_t>(config.idle_timeout_secs, 1));
   o.write_timeout = o.request_timeout;
+  o.max_connections = std::max<uint32_t>(config.max_connections, 1);
   o.max_body_bytes = config.limits.max_body_bytes;
   o.max_header_bytes = static_cast<uint32_t>(
       std::min<uint64_t>(config.limits.max_header_bytes, std::numeric_limits<uint32_t>::max()));
@@ -60,6 +87,8 @@ HttpServer::Core::Core(ServerOptions opts, Router r, Authenticator a)
       auth(std::move(a)),
       connections_open(Metrics::Global().gauge("http_connections_open", {}, "Open HTTP connections.")),
       streams_open(Metrics::Global().gauge("http_streams_open", {}, "Open streamed (SSE) responses.")),
+      connections_refused(Metrics::Global().counter("http_connections_refused_total", {},
+                                                    "Connections closed at accept: over max_connections.")),
       route_slots(std::make_unique<RouteSlots[]>(router.size() + 2)),
       // The hint must be the real thread count: with 1, asio runs every
       // handler on the thread that polls and the others stay idle.
@@ -143,6 +172,17 @@ void HttpServer::Core::DoAccept() {
       });
       return;
     }
+    if (AtConnectionLimit()) {
+      // Closed before reading anything: a flood of connections costs one
+      // accept each, never a session, a timer or a buffer.
+      if (connections_refused.value() % 1000 == 0) {
+        spdlog::warn("refusing connections: max_connections ({}) are open", options.max_connections);
+      }
+      connections_refused.Inc();
+      socket.close(ec);
+      if (!stopping.load()) DoAccept();
+      return;
+    }
     socket.set_option(tcp::no_delay(true), ec);
     uint64_t id;
     {
@@ -153,6 +193,11 @@ void HttpServer::Core::DoAccept() {
     if (Register(session)) session->Start();
     if (!stopping.load()) DoAccept();
   });
+}
+
+bool HttpServer::Core::AtConnectionLimit() {
+  std::lock_guard<std::mutex> lock(mu);
+  return sessions.size() >= options.max_connections;
 }
 
 // ---- HttpServer ----
@@ -202,6 +247,7 @@ Status HttpServer::Start() {
     }
   }
 
+  RaiseFileLimit(c.options.max_connections);
   c.started = true;
   c.work.emplace(c.ioc.get_executor());
   c.DoAccept();

@@ -7,6 +7,13 @@
 // are answered strictly in order. Handlers may answer later from any thread
 // (Responder::Send posts onto the session's strand).
 //
+// Connection limit: at most max_connections sessions (lingering and
+// streaming ones included). A connection beyond it is accepted and closed
+// at once, without reading or answering anything, and counted in
+// http_connections_refused_total; the client sees EOF or a reset. Start()
+// raises the soft RLIMIT_NOFILE to the hard limit (one descriptor per
+// connection) and warns when even that is too low for max_connections.
+//
 // Timeouts (one watchdog timer per session, re-armed lazily rather than per
 // I/O operation): idle_timeout while waiting for the first byte of a request
 // (the connection is closed silently), request_timeout from that byte until
@@ -62,6 +69,7 @@ struct ServerOptions {
   std::chrono::milliseconds idle_timeout{60000};
   std::chrono::milliseconds write_timeout{30000};
   std::chrono::milliseconds shutdown_grace{10000};
+  uint32_t max_connections = 4096;  // beyond it: accepted and closed at once
   uint64_t max_body_bytes = 1 << 20;
   uint32_t max_header_bytes = 16 << 10;
   std::vector<std::string> cors_allowed_origins;  // empty = any origin

@@ -6,6 +6,7 @@
 
 #include "http/session.h"
 
+#include <algorithm>
 #include <charconv>
 #include <ctime>
 
@@ -15,8 +16,8 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "http/dispatch.h"
 #include "http/errors.h"
-#include "http/url.h"
 
 namespace kissvdb::http {
 
@@ -68,6 +69,26 @@ bool IEquals(std::string_view a, std::string_view b) {
     }
   }
   return true;
+}
+
+// The error answer for a request whose Transfer-Encoding cannot be
+// trusted, or a default Response (200) when it can: absent, or exactly
+// "chunked". Beast frames a body only by a sole "chunked"; for "chunked,
+// identity" it sees no body and would parse the rest as the next request,
+// while a proxy in front may frame it otherwise: the root of request
+// smuggling. RFC 9112 6.3: chunked not final -> 400 and close; an unknown
+// coding -> 501.
+Response UntrustedTransferEncoding(const BeastRequest& msg) {
+  const size_t fields = msg.count(bhttp::field::transfer_encoding);
+  if (fields == 0) return Response{};
+  std::string value(msg[bhttp::field::transfer_encoding]);
+  std::transform(value.begin(), value.end(), value.begin(), [](unsigned char c) { return std::tolower(c); });
+  if (fields == 1 && value == "chunked") return Response{};
+  const bool chunked_last = value.size() >= 7 && value.compare(value.size() - 7, 7, "chunked") == 0;
+  if (fields == 1 && chunked_last) {
+    return Response::Error(Status(Code::kNotSupported, "unsupported Transfer-Encoding; only chunked is accepted"));
+  }
+  return Response::Error(Status::InvalidArgument("Transfer-Encoding must be chunked alone"));
 }
 
 // Answers a second Send/StartStream of one Responder: the stream is closed.
@@ -285,6 +306,10 @@ void Session::OnRequest() {
     keep_alive_ = false;
     return WriteResponse(Response::Error(Status::Unavailable("server is shutting down")));
   }
+  if (Response refused = UntrustedTransferEncoding(msg); refused.status != 200) {
+    keep_alive_ = false;  // the framing of whatever follows is unknown
+    return WriteResponse(std::move(refused));
+  }
   if (msg.method() == bhttp::verb::options) {
     Response r;
     r.status = 204;
@@ -304,58 +329,13 @@ void Session::OnRequest() {
 }
 
 void Session::Route(const BeastRequest& msg) {
-  std::string_view raw_path;
-  std::string_view raw_query;
-  SplitTarget(msg.target(), &raw_path, &raw_query);
-
-  request_.raw = &msg;
-  request_.method = msg.method();
-  request_.path.clear();
-  request_.query.clear();
-  request_.params.clear();
-  request_.principal.key_id.clear();
-  request_.principal.role.clear();
-  const bool path_ok = !raw_path.empty() && raw_path.front() == '/' &&
-                       PercentDecode(raw_path, false, &request_.path);
-  const bool query_ok = ParseQuery(raw_query, &request_.query);
-
-  Router::Match match = core_->router.Find(msg.method(), raw_path);
-  if (match.kind == Router::Match::kFound) {
-    route_index_ = match.route_index;
-    route_name_ = match.info->name;
+  Dispatch d = DispatchRequest(core_->router, core_->auth, msg, &request_);
+  if (d.info != nullptr) {
+    route_index_ = d.route_index;
+    route_name_ = d.info->name;
   }
-  // Auth before 404/405/400, so an unauthenticated client learns nothing.
-  if (match.kind != Router::Match::kFound || !match.info->is_public) {
-    Status st = core_->auth.Authenticate(msg, request_.query, &request_.principal);
-    if (!st.ok()) {
-      Response r = Response::Error(st);
-      if (st.code() == Code::kUnauthorized) r.headers.emplace_back("WWW-Authenticate", "Bearer");
-      return WriteResponse(std::move(r));
-    }
-  }
-  if (match.kind == Router::Match::kFound && match.info->writes && request_.principal.role == "read_only") {
-    return WriteResponse(Response::Error(Status(Code::kForbidden, "this API key is read-only")));
-  }
-  if (!path_ok) {
-    return WriteResponse(Response::Error(Status::InvalidArgument("malformed percent-encoding in path")));
-  }
-  if (!query_ok) {
-    return WriteResponse(
-        Response::Error(Status::InvalidArgument("malformed percent-encoding in query string")));
-  }
-  const std::string_view method = bhttp::to_string(msg.method());
-  if (match.kind == Router::Match::kNotFound) {
-    return WriteResponse(Response::Error(Status::NotFound(
-        "no route for " + std::string(method) + " " + request_.path.substr(0, 256))));
-  }
-  if (match.kind == Router::Match::kMethodNotAllowed) {
-    Response r = Response::Error(Status(Code::kMethodNotAllowed,
-                                        std::string(method) + " is not allowed here; allowed: " + match.allow));
-    r.headers.emplace_back("Allow", match.allow);
-    return WriteResponse(std::move(r));
-  }
-  request_.params = std::move(match.params);
-  Invoke(*match.handler, *match.info);
+  if (d.refusal) return WriteResponse(std::move(*d.refusal));
+  Invoke(*d.handler, *d.info);
 }
 
 void Session::Invoke(const Handler& handler, const RouteInfo& info) {

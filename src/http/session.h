@@ -58,6 +58,7 @@ struct HttpServer::Core {
   std::string_view AllowedOrigin(std::string_view origin) const;
 
   void DoAccept();
+  bool AtConnectionLimit();  // true when max_connections sessions are open
 
   const ServerOptions options;
   const Router router;
@@ -65,6 +66,7 @@ struct HttpServer::Core {
   std::atomic<bool> stopping{false};
   Gauge& connections_open;
   Gauge& streams_open;
+  Counter& connections_refused;  // over max_connections
 
   std::mutex mu;
   std::condition_variable sessions_cv;
