@@ -8,6 +8,7 @@
 #include "api/sql_routes.h"
 #include "api/stream_routes.h"
 #include "api/vector_routes.h"
+#include "api/web_routes.h"
 
 namespace kissvdb::api {
 
@@ -65,6 +66,9 @@ void RegisterRoutes(http::Router& router, const ApiContext& ctx) {
       {Verb::post, "/v1/auth/keys", "auth.keys.create", true, CreateApiKey},
       {Verb::delete_, "/v1/auth/keys/{id}", "auth.keys.revoke", true, RevokeApiKey},
       {Verb::post, "/v1/admin/snapshot", "admin.snapshot", false, CreateSnapshot},
+      {Verb::get, "/v1/admin/stats", "admin.stats", false, GetStats},
+      {Verb::get, "/v1/admin/backups", "admin.backups.list", false, ListBackups},
+      {Verb::get, "/v1/admin/backups/{name}", "admin.backups.download", false, DownloadBackup},
   };
   for (const Entry& e : kRoutes) {
     http::RouteInfo info;
@@ -74,6 +78,7 @@ void RegisterRoutes(http::Router& router, const ApiContext& ctx) {
     router.Add(e.method, e.pattern, info,
                [ctx, handler](Request& req, const Responder& res) { handler(ctx, req, res); });
   }
+  RegisterWebRoutes(router);  // "/", "/docs", "/openapi.*", "/assets/*" (web.cc)
 }
 
 }  // namespace kissvdb::api
