@@ -3,10 +3,10 @@
 #
 # Idempotent and silent when everything is already there: it checks each
 # Debian package with dpkg-query and runs apt-get (update + install) only for
-# missing ones, then fetches the hnswlib 0.8.0 headers into third_party/
-# (never committed) if they are missing.
+# missing ones, fetches the hnswlib 0.8.0 headers into third_party/ (never
+# committed) and runs npm ci for the browser test when its lockfile changed.
 #
-#   scripts/setup.sh               toolchain, libraries, test data, hnswlib
+#   scripts/setup.sh               toolchain, libraries, test data, hnswlib, chromium
 #   scripts/setup.sh --bench       also the benchmark peers (redis, etcd, ...)
 #   scripts/setup.sh --build-only  only what building the daemon needs (Docker)
 #
@@ -17,11 +17,16 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 HNSWLIB_DIR="${KISSVDB_HNSWLIB_DIR:-$ROOT/third_party/hnswlib}"  # override for tests
 HNSWLIB_NPM_PACKAGE="hnswlib-node@3.0.0"  # ships hnswlib 0.8.0 in src/hnswlib/
 
+# python3-yaml: the build converts docs/openapi.yaml to JSON for /docs.
 BUILD_PACKAGES=(build-essential cmake ninja-build pkg-config libboost-dev nlohmann-json3-dev
-                liblmdb-dev libsqlite3-dev libspdlog-dev libfmt-dev ca-certificates)
-# Tests: GoogleTest, curl and python3 for helper scripts, and real vectors
-# (Fashion-MNIST, IDX files under /usr/share/datasets/fashion-mnist/).
-TEST_PACKAGES=(libgtest-dev curl python3 python3-yaml dataset-fashion-mnist)
+                liblmdb-dev libsqlite3-dev libspdlog-dev libfmt-dev ca-certificates python3 python3-yaml)
+# Tests: GoogleTest, curl and python3 for helper scripts, real vectors
+# (Fashion-MNIST, IDX files under /usr/share/datasets/fashion-mnist/), and
+# chromium for the dashboard's browser test (driven by playwright-core from npm).
+TEST_PACKAGES=(libgtest-dev curl python3 python3-yaml dataset-fashion-mnist chromium)
+# The fuzz targets (tests/fuzz): clang, and libFuzzer's runtime, which clang
+# only recommends (so --no-install-recommends would skip it).
+TEST_PACKAGES+=(clang libclang-rt-dev)
 BENCH_PACKAGES=(redis-server etcd-server python3-hnswlib nginx-light wrk hyperfine)
 
 die() { echo "setup.sh: error: $*" >&2; exit 1; }
@@ -45,8 +50,9 @@ done
 wanted=("${BUILD_PACKAGES[@]}")
 (( build_only )) || wanted+=("${TEST_PACKAGES[@]}")
 (( bench )) && wanted+=("${BENCH_PACKAGES[@]}")
-# npm fetches the hnswlib headers; only needed while they are missing.
-if [[ ! -f "$HNSWLIB_DIR/hnswlib.h" ]] && ! command -v npm >/dev/null 2>&1; then
+# npm fetches the hnswlib headers (only while they are missing) and the
+# browser test's playwright-core.
+if { [[ ! -f "$HNSWLIB_DIR/hnswlib.h" ]] || (( ! build_only )); } && ! command -v npm >/dev/null 2>&1; then
   wanted+=(npm)
 fi
 
@@ -104,4 +110,21 @@ if ! has_hnswlib_080; then
   mkdir -p "$(dirname "$HNSWLIB_DIR")"
   cp -r "$tmp/package/src/hnswlib" "$HNSWLIB_DIR"
   has_hnswlib_080 || die "$HNSWLIB_DIR/hnswlib.h lacks BaseFilterFunctor: not hnswlib 0.8.0"
+fi
+
+# The browser test's npm packages (tests/browser/package-lock.json), into
+# tests/browser/node_modules (ignored). The stamp is the lockfile npm ci
+# installed last, so this runs again only when the lockfile changes.
+BROWSER_DIR="$ROOT/tests/browser"
+if (( ! build_only )) && [[ -f "$BROWSER_DIR/package-lock.json" ]] &&
+   ! cmp -s "$BROWSER_DIR/package-lock.json" "$BROWSER_DIR/node_modules/.kissvdb-lock-stamp"; then
+  say "installing the browser test's npm packages (npm ci in tests/browser)"
+  npm_log="$(mktemp)"
+  if ! (cd "$BROWSER_DIR" && npm ci --no-audit --no-fund --silent >"$npm_log" 2>&1); then
+    cat "$npm_log" >&2
+    rm -f "$npm_log"
+    die "npm ci in $BROWSER_DIR failed"
+  fi
+  rm -f "$npm_log"
+  cp "$BROWSER_DIR/package-lock.json" "$BROWSER_DIR/node_modules/.kissvdb-lock-stamp"
 fi

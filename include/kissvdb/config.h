@@ -45,6 +45,7 @@ struct Config {
   uint32_t io_threads = 0;        // 0 = hardware concurrency
   uint32_t request_timeout_secs = 30;
   uint32_t idle_timeout_secs = 60;
+  uint32_t max_connections = 4096;  // more are accepted and closed at once (counted in metrics)
   std::vector<std::string> cors_allowed_origins;  // empty = any origin
 
   // Auth. When api_key is empty a key is generated on first start and kept in
@@ -63,6 +64,9 @@ struct Config {
   uint64_t lmdb_map_size = 64ull << 30;            // virtual reservation, not disk
   uint32_t ttl_sweep_interval_ms = 1000;
   bool repair = false;                             // truncate a corrupt log at the damage
+  // Writes get 507 while the data dir's file system has less free space than
+  // this (0 = no check), keeping room for checkpoints and LMDB page writes.
+  uint64_t min_free_bytes = 64ull << 20;
 
   // Change stream
   uint32_t sse_keepalive_secs = 15;

@@ -215,6 +215,8 @@ std::vector<Setting> Build() {
           {"REQUEST_TIMEOUT_SECS"});
   add(Uint("idle_timeout_secs", "Idle keep-alive connections are closed after this.",
            KISSVDB_FIELD(idle_timeout_secs), 1, kU32));
+  add(Uint("max_connections", "Open HTTP connections at most; more are closed at once.",
+           KISSVDB_FIELD(max_connections), 1, kU32));
   {
     Setting& s = add(Base("cors_allowed_origins", "LIST",
                           "Allowed CORS origins (comma list in flags/env, array in the file); "
@@ -312,6 +314,10 @@ std::vector<Setting> Build() {
                           KISSVDB_FIELD(repair)));
     s.flags = {{"--repair", "true"}};
   }
+  add(Uint("min_free_bytes",
+           "Writes are refused with 507 while the data directory's file system has less free "
+           "space than this; 0 = no check.",
+           KISSVDB_FIELD(min_free_bytes), 0, kU64));
 
   // --- Change stream
   add(Uint("sse_keepalive_secs", "Seconds between SSE keepalive comments.",

@@ -11,7 +11,10 @@
 #include <fstream>
 #include <optional>
 #include <sstream>
+#include <string_view>
 #include <thread>
+
+#include <gtest/gtest.h>
 
 extern char** environ;
 
@@ -93,6 +96,20 @@ std::optional<int> WaitUntil(pid_t pid, Clock::time_point deadline) {
   }
 }
 
+// The first line of a sanitizer report in `output`, or "" if there is none.
+std::string SanitizerReport(const std::string& output) {
+  static constexpr std::string_view kMarkers[] = {"ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
+                                                  "WARNING: ThreadSanitizer", "runtime error: "};
+  for (std::string_view marker : kMarkers) {
+    const size_t at = output.find(marker);
+    if (at == std::string::npos) continue;
+    const size_t begin = output.rfind('\n', at);
+    const size_t start = begin == std::string::npos ? 0 : begin + 1;
+    return output.substr(start, output.find('\n', at) - start);
+  }
+  return "";
+}
+
 }  // namespace
 
 TestServer::TestServer(TestServerOptions options) : options_(std::move(options)) {
@@ -104,6 +121,11 @@ TestServer::TestServer(TestServerOptions options) : options_(std::move(options))
 
 TestServer::~TestServer() {
   if (running()) Stop();
+  // Under ASan/UBSan a report ends the server; it must fail the test even
+  // when nothing the test asserted noticed (e.g. a leak found at exit).
+  if (std::string report = SanitizerReport(output()); !report.empty()) {
+    ADD_FAILURE() << "the server reported: " << report << "\n" << output();
+  }
   if (!dir_.empty() && std::getenv("KISSVDB_KEEP_TEST_DIRS") == nullptr) {
     std::error_code ec;
     std::filesystem::remove_all(dir_, ec);
@@ -192,6 +214,9 @@ TestServer::RunResult TestServer::Run(const std::vector<std::string>& args,
     result.exit_code = code.value_or(-1);
   }
   result.output = ReadWholeFile(log);
+  if (std::string report = SanitizerReport(result.output); !report.empty()) {
+    ADD_FAILURE() << "kissvdb reported: " << report << "\n" << result.output;
+  }
   std::error_code ec;
   std::filesystem::remove_all(dir, ec);
   return result;

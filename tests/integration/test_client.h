@@ -13,6 +13,8 @@
 // unless KISSVDB_KEEP_TEST_DIRS is set. The child gets the test's
 // environment minus every variable the daemon reads (KISSVDB_*, the
 // original system's names), so the host environment cannot change a test.
+// A sanitizer report (ASan, LSan, UBSan, TSan) in the server's output fails
+// the running test, from the destructor and from Run().
 #pragma once
 
 #include <sys/types.h>
