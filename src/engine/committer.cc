@@ -2,12 +2,46 @@
 
 #include <spdlog/spdlog.h>
 
+#include "util/metrics.h"
+
 namespace kissvdb {
 
 namespace {
 // Upper bound on one group, so a flood of writers still gets regular
 // acknowledgements and the LMDB transaction stays small.
 constexpr size_t kMaxGroup = 4096;
+
+// The original's write counters (/v1/metrics), bumped once per committed
+// event; registered at zero by http::AddBuiltinRoutes.
+struct WriteCounters {
+  Counter& events = Metrics::Global().counter("events_total", {}, "Events committed to the log.");
+  Counter& state_puts = Metrics::Global().counter("state_put_total", {}, "State puts.");
+  Counter& state_deletes = Metrics::Global().counter("state_delete_total", {}, "State deletes.");
+  Counter& vector_ops = Metrics::Global().counter("vector_ops_total", {}, "Vector writes.");
+
+  void Count(const std::vector<Event>& events_committed) {
+    uint64_t puts = 0, deletes = 0, vectors = 0;
+    for (const Event& ev : events_committed) {
+      if (ev.type == event_type::kStateUpdated) {
+        ++puts;
+      } else if (ev.type == event_type::kStateDeleted) {
+        ++deletes;
+      } else if (ev.type == event_type::kVectorAdded || ev.type == event_type::kVectorUpserted ||
+                 ev.type == event_type::kVectorUpdated || ev.type == event_type::kVectorDeleted) {
+        ++vectors;
+      }
+    }
+    events.Inc(events_committed.size());
+    if (puts) state_puts.Inc(puts);
+    if (deletes) state_deletes.Inc(deletes);
+    if (vectors) vector_ops.Inc(vectors);
+  }
+};
+
+WriteCounters& Counters() {
+  static WriteCounters counters;
+  return counters;
+}
 }  // namespace
 
 Committer::Committer(wal::Log& log, Materializer& materializer, const vector::VectorStore* vectors,
@@ -197,6 +231,7 @@ void Committer::CommitGroup(std::vector<WriteRequest>& group) {
   if (failed_.ok()) memory_applied_.store(events.back().offset);
   batches_.fetch_add(1, std::memory_order_relaxed);
   events_.fetch_add(events.size(), std::memory_order_relaxed);
+  Counters().Count(events);
   std::vector<CommitListener> listeners;
   {
     std::lock_guard lk(mu_);

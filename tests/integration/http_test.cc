@@ -118,6 +118,34 @@ TEST_F(HttpIntegrationTest, MetricsArePrometheusText) {
   }
 }
 
+// The original's write counters move with committed events (they stayed at
+// zero until session 3).
+TEST_F(HttpIntegrationTest, WriteCountersCountCommittedEvents) {
+  auto c = server_.Client();
+  ASSERT_EQ(c->Request("PUT", "/v1/state/a", R"({"value":1})").status, 200);
+  ASSERT_EQ(c->Request("PUT", "/v1/state/b", R"({"value":2})").status, 200);
+  ASSERT_EQ(c->Request("PUT", "/v1/state/a", R"({"value":3,"if_revision":7})").status, 409);  // not committed
+  ASSERT_EQ(c->Request("DELETE", "/v1/state/b", "").status, 200);
+  ASSERT_EQ(c->Request("POST", "/v1/vector/m", R"({"dim":2,"metric":"cosine"})").status, 200);
+  HttpResponse up = c->Request("POST", "/v1/vector/m/upsert_batch",
+                               R"({"items":[{"id":"p","vector":[1,0]},{"id":"q","vector":[0,1]}]})");
+  ASSERT_EQ(up.status, 200) << up.body;
+  ASSERT_EQ(c->Request("POST", "/v1/events", R"({"type":"note","data":{}})").status, 200);
+
+  HttpResponse r = c->Get("/v1/metrics");
+  ASSERT_EQ(r.status, 200);
+  auto value = [&](const std::string& name) -> std::string {
+    size_t at = r.body.find("\n" + name + " ");
+    if (at == std::string::npos) return "missing";
+    at += name.size() + 2;
+    return r.body.substr(at, r.body.find('\n', at) - at);
+  };
+  EXPECT_EQ(value("state_put_total"), "2") << r.body;
+  EXPECT_EQ(value("state_delete_total"), "1");
+  EXPECT_EQ(value("vector_ops_total"), "2");
+  EXPECT_EQ(value("events_total"), "7");  // 2 puts, 1 delete, create, 2 points, 1 user event
+}
+
 TEST_F(HttpIntegrationTest, OversizedBodyIs413Json) {
   auto c = server_.Client();
   HttpResponse r = c->Request("POST", "/v1/metrics", std::string((1 << 20) + 1, 'x'));
