@@ -105,12 +105,22 @@ class Scanner {
 
   bool Number(std::vector<float>* out) {
     const size_t start = pos_;
-    Eat('-');
+    const bool negative = Eat('-');
+    // The integer part's value, accumulated while scanning: most vectors in
+    // the wild (pixels, counts, quantized embeddings) are short integers,
+    // and this spares them a second pass through from_chars.
+    uint64_t magnitude = 0;
+    int digits = 0;
     if (Eat('0')) {
       if (Digit()) return false;  // no leading zeros in JSON
+      digits = 1;
     } else {
       if (!Digit()) return false;
-      while (Digit()) ++pos_;
+      while (Digit()) {
+        magnitude = magnitude * 10 + static_cast<uint64_t>(s_[pos_] - '0');
+        ++digits;
+        ++pos_;
+      }
     }
     bool integer = true;
     if (Eat('.')) {
@@ -127,6 +137,11 @@ class Scanner {
     }
     const char* first = s_.data() + start;
     const char* last = s_.data() + pos_;
+    if (integer && digits <= 18) {  // fits int64 without overflow: exact
+      const int64_t v = negative ? -static_cast<int64_t>(magnitude) : static_cast<int64_t>(magnitude);
+      out->push_back(static_cast<float>(v));
+      return true;
+    }
     if (integer) {
       // Integers beyond 18 digits: nlohmann may keep them as uint64 or fall
       // back to double; let it decide.

@@ -21,6 +21,9 @@ constexpr double kBruteForceMatches = 1000;
 // Collections up to this many live points count filter matches exactly;
 // larger ones sample kSelectivitySamples live points.
 constexpr size_t kExactCountMax = 2048;
+// See GraphSearch: far above float rounding (~1e-5 over thousands of
+// dimensions), far below the gaps that decide a top k.
+constexpr float kRescoreMargin = 1e-3f;
 constexpr size_t kSelectivitySamples = 512;
 
 // L2-normalises `v` in double precision. REQUIRES: v is not all zero.
@@ -160,10 +163,22 @@ std::vector<Collection::Scored> Collection::GraphSearch(const float* query, cons
   EfStop stop(ef);
   std::unique_ptr<MetaFilter> allow;
   if (filter != nullptr) allow = std::make_unique<MetaFilter>(rows_, *filter);
-  auto found = index_->searchStopConditionClosest(query, stop, allow.get());
+  auto found = index_->searchStopConditionClosest(query, stop, allow.get());  // closest first
+  // Only candidates that can reach the top k get the canonical score.
+  // hnswlib's float distance differs from the exact one by far less than
+  // kRescoreMargin: for l2 relatively (a sum of squares, no cancellation),
+  // for cosine absolutely (unit vectors bound every sum by 1). A candidate
+  // farther than the k-th by more than that cannot overtake it. Under dot,
+  // sums can cancel, so every candidate is rescored.
+  size_t rescore = found.size();
+  if (rescore > k && spec_.metric != Metric::kDot) {
+    const float kth = found[k - 1].first;
+    const float limit = spec_.metric == Metric::kL2 ? kth + kth * kRescoreMargin : kth + kRescoreMargin;
+    while (rescore > k && found[rescore - 1].first > limit) --rescore;
+  }
   std::vector<Scored> out;
-  out.reserve(found.size());
-  for (const auto& [dist, label] : found) out.push_back({Score(query, label), label});
+  out.reserve(rescore);
+  for (size_t i = 0; i < rescore; ++i) out.push_back({Score(query, found[i].second), found[i].second});
   std::sort(out.begin(), out.end(), [this](const Scored& a, const Scored& b) { return Ordered(a, b); });
   if (out.size() > k) out.resize(k);
   return out;

@@ -240,6 +240,42 @@ TEST_F(VectorStoreTest, ExactSearchEqualsBruteForce) {
   }
 }
 
+// The graph path rescores only the candidates near the k-th (GraphSearch's
+// margin). With ef large enough to reach every point it must give exactly
+// the exact answer: the same ids in the same order with the same scores,
+// also among the many exact and near ties of small integer vectors.
+TEST_F(VectorStoreTest, GraphSearchWithFullEfEqualsExact) {
+  std::mt19937 rng(11);
+  std::uniform_int_distribution<int> small(0, 3);
+  for (Metric metric : {Metric::kCosine, Metric::kDot, Metric::kL2}) {
+    const std::string name(MetricName(metric));
+    Create(name, 8, metric);
+    for (int i = 0; i < 300; ++i) {
+      std::vector<float> v(8);
+      for (float& x : v) x = static_cast<float>(small(rng)) + (i % 7 == 0 ? 1e-4f : 0.0f);
+      v[i % 8] += 1;  // never the zero vector (cosine)
+      Put(name, Name("v", i), v);
+    }
+    for (int qi = 0; qi < 30; ++qi) {
+      std::vector<float> q(8);
+      for (float& x : q) x = static_cast<float>(small(rng)) + 0.5f;
+      SearchRequest req;
+      req.vector = q;
+      req.k = 10;
+      req.ef = 400;
+      auto graph = store_->Search(name, req, nullptr);
+      req.exact = true;
+      auto exact = store_->Search(name, req, nullptr);
+      ASSERT_TRUE(graph.ok() && exact.ok());
+      ASSERT_EQ(graph->size(), exact->size());
+      for (size_t i = 0; i < exact->size(); ++i) {
+        EXPECT_EQ((*graph)[i].id, (*exact)[i].id) << name << " q" << qi << " rank " << i;
+        EXPECT_EQ((*graph)[i].score, (*exact)[i].score) << name << " q" << qi << " rank " << i;
+      }
+    }
+  }
+}
+
 TEST_F(VectorStoreTest, ScoresOnHandExamples) {
   Create("cos", 2, Metric::kCosine);
   Create("dot", 2, Metric::kDot);
