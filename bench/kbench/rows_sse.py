@@ -23,11 +23,13 @@ def sse_rows(ctx):
         out = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 300)
         m = re.search(r"delivery lag.*?p50 ([\d.]+) ms.*?p99 ([\d.]+) ms", out.stdout)
         if out.returncode != 0 or not m:
-            row.skipped = f"sse_fanout failed ({out.returncode}): {(out.stdout + out.stderr).strip()[-300:]}"
+            why = [l for l in out.stdout.splitlines() if l.startswith(("lost", "undelivered"))]
+            row.skipped = (f"sse_fanout failed ({out.returncode}): "
+                           + ("; ".join(why) if why else (out.stdout + out.stderr).strip()[-300:]))
             return [row]
         p50s.append(float(m.group(1)))
         p99s.append(float(m.group(2)))
-        lines = [l for l in out.stdout.splitlines() if l.startswith(("writes:", "delivered:", "lost"))]
+        lines = [l for l in out.stdout.splitlines() if l.startswith(("writes:", "delivered:", "lost", "gap", "undelivered"))]
     row.kiss = statistics.median(p99s)
     row.note = (f"bench/sse_fanout: {rate:,} durable puts/s for {seconds} s, every event to 1,000 subscribers; lag = "
                 f"writer send to subscriber receive; p99 runs {p99s}, p50 median {statistics.median(p50s)} ms; "

@@ -9,6 +9,7 @@
 #include <random>
 
 #include <boost/asio/ip/address.hpp>
+#include <boost/beast/core/string.hpp>
 #include <spdlog/spdlog.h>
 
 #include "util/file_util.h"
@@ -80,7 +81,9 @@ Status Authenticator::Authenticate(const BeastRequest& req,
   auto auth = req.find(bhttp::field::authorization);
   if (auth != req.end()) {
     const std::string_view value = auth->value();
-    if (value.substr(0, kBearer.size()) != kBearer) {
+    // The scheme name is case-insensitive (RFC 9110 11.1: "bearer" and
+    // "BEARER" are "Bearer"); the token after it is compared exactly.
+    if (!boost::beast::iequals(value.substr(0, kBearer.size()), kBearer)) {
       return Unauthorized("invalid authorization header format");
     }
     return Check(value.substr(kBearer.size()), principal);

@@ -217,6 +217,8 @@ TEST_F(AuthEveryRouteTest, TheRightTokenWorksInEachPlace) {
   const std::string key = kKey;
   const std::vector<std::pair<std::string, std::string>> places = {
       {"Authorization: Bearer " + key + "\r\n", ""},
+      {"Authorization: bearer " + key + "\r\n", ""},  // the scheme is case-insensitive
+      {"Authorization: BEARER " + key + "\r\n", ""},
       {"X-API-Key: " + key + "\r\n", ""},
       {"", "api_key=" + key},
       {"", "api_key=" + std::regex_replace(key, std::regex("-"), "%2D")},  // percent-encoded
