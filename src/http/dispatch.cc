@@ -25,7 +25,10 @@ Dispatch DispatchRequest(const Router& router, const Authenticator& auth, const 
   const bool query_ok = ParseQuery(raw_query, &request->query);
 
   Dispatch out;
-  Router::Match match = router.Find(msg.method(), raw_path);
+  // HEAD is GET without the body (RFC 9110 9.3.2): the session drops the
+  // body and keeps its Content-Length. Monitors and `curl -I` use it.
+  const Verb lookup = msg.method() == Verb::head ? Verb::get : msg.method();
+  Router::Match match = router.Find(lookup, raw_path);
   if (match.kind == Router::Match::kFound) {
     out.info = match.info;
     out.route_index = match.route_index;

@@ -207,6 +207,7 @@ void Session::DoRead() {
     request_started_ = false;
     continue_sent_ = false;
     timed_out_ = false;
+    head_only_ = false;
   }
 
   if (buffer_.size() > 0) {
@@ -297,6 +298,7 @@ void Session::OnRequest() {
   phase_ = Phase::kHandling;
   SetDeadline(Deadline::kNone, {});
   keep_alive_ = msg.keep_alive();
+  head_only_ = msg.method() == bhttp::verb::head;
   route_index_ = core_->router.size();
   route_name_ = "unmatched";
   origin_.clear();
@@ -430,6 +432,7 @@ void Session::WriteResponse(Response response) {
   BuildHead(response.status, response.content_type, response.headers,
             static_cast<int64_t>(response.body.size()));
   body_ = std::move(response.body);
+  if (head_only_) body_.clear();  // the head says how long the GET body is
   SetDeadline(Deadline::kWrite, core_->options.write_timeout);
   std::array<asio::const_buffer, 2> buffers{asio::buffer(head_), asio::buffer(body_)};
   asio::async_write(socket_, buffers, beast::bind_front_handler(&Session::OnWrite, shared_from_this()));
@@ -546,6 +549,12 @@ void Session::BeginStream(uint64_t seq, Response head) {
   BuildHead(head.status, head.content_type, head.headers, -1);
   FinishExchange();  // the log and metrics count the stream when it starts
   core_->streams_open.Inc();
+  if (head_only_) {
+    // HEAD of a streamed route: the head, then the connection closes. No
+    // chunk is written (StreamFlush drops them), not even the last one.
+    stream_chunked_ = false;
+    StreamClose();
+  }
   if (shutting_down_) StreamClose();
 
   stream_writing_ = true;
@@ -618,6 +627,7 @@ void Session::StreamFlush() {
     }
     close = stream_close_requested_;
   }
+  if (head_only_) stream_batch_.clear();
   if (stream_batch_.empty()) {
     if (!close) {
       SetDeadline(Deadline::kNone, {});

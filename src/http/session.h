@@ -168,6 +168,7 @@ class Session : public std::enable_shared_from_this<Session> {
   Phase phase_ = Phase::kReading;
   bool shutting_down_ = false;
   bool keep_alive_ = true;
+  bool head_only_ = false;  // a HEAD request: the response goes without its body
   bool request_started_ = false;  // bytes of the current request arrived
   bool continue_sent_ = false;    // "100 Continue" written for this request
   bool timed_out_ = false;

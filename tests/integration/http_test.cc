@@ -9,6 +9,7 @@
 #include <fstream>
 #include <regex>
 
+#include "raw_conn.h"
 #include "test_client.h"
 
 namespace kissvdb::testing {
@@ -61,7 +62,8 @@ TEST_F(HttpIntegrationTest, BadTokensAreRefused) {
   const std::vector<Case> cases = {
       {"missing", {}, "", "missing authorization header"},
       {"wrong bearer", {{"Authorization", "Bearer nope"}}, "", "invalid api key"},
-      {"lower-case bearer", {{"Authorization", "bearer test-key"}}, "", "invalid authorization header format"},
+      // The scheme is case-insensitive (RFC 9110 11.1); the token is not.
+      {"lower-case bearer, wrong key", {{"Authorization", "bearer nope"}}, "", "invalid api key"},
       {"no Bearer prefix", {{"Authorization", "test-key"}}, "", "invalid authorization header format"},
       {"basic", {{"Authorization", "Basic dGVzdC1rZXk="}}, "", "invalid authorization header format"},
       {"empty bearer", {{"Authorization", "Bearer"}}, "", "invalid authorization header format"},
@@ -144,6 +146,59 @@ TEST_F(HttpIntegrationTest, WriteCountersCountCommittedEvents) {
   EXPECT_EQ(value("state_delete_total"), "1");
   EXPECT_EQ(value("vector_ops_total"), "2");
   EXPECT_EQ(value("events_total"), "7");  // 2 puts, 1 delete, create, 2 points, 1 user event
+}
+
+// HEAD is GET without the body (RFC 9110 9.3.2): the same status and
+// headers, Content-Length of the GET body, and not one body byte, so the
+// next response on the connection starts right after the head.
+TEST_F(HttpIntegrationTest, HeadIsGetWithoutTheBody) {
+  auto c = server_.Client();
+  ASSERT_EQ(c->Request("PUT", "/v1/state/h", R"({"value":"hello"})").status, 200);
+  const std::string get_body = c->Get("/v1/state/h").body;
+  const std::string auth = "Authorization: Bearer " + server_.api_key() + "\r\n";
+
+  struct Case {
+    std::string target, headers;
+    int status;
+    std::string length;  // expected Content-Length
+  };
+  const std::vector<Case> cases = {
+      {"/v1/health", "", 200, ""},
+      {"/v1/state/h", auth, 200, std::to_string(get_body.size())},
+      {"/v1/state/h", "", 401, ""},
+      {"/v1/state/missing", auth, 404, ""},
+  };
+  for (const Case& k : cases) {
+    SCOPED_TRACE(k.target + (k.headers.empty() ? " without a key" : ""));
+    RawConn raw(server_.port());
+    ASSERT_TRUE(raw.Send("HEAD " + k.target + " HTTP/1.1\r\nHost: t\r\n" + k.headers + "\r\n" +
+                         "GET /v1/health HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"));
+    const std::string data = raw.ReadUntilClosed(std::chrono::seconds(5)).data;
+    EXPECT_EQ(RawConn::StatusOf(data), k.status) << data;
+    const size_t head_end = data.find("\r\n\r\n");
+    ASSERT_NE(head_end, std::string::npos) << data;
+    const std::string head = data.substr(0, head_end);
+    const std::string rest = data.substr(head_end + 4);
+    std::smatch m;
+    ASSERT_TRUE(std::regex_search(head, m, std::regex("Content-Length: (\\d+)", std::regex::icase))) << head;
+    EXPECT_GT(std::stoul(m[1]), 0u);
+    if (!k.length.empty()) {
+      EXPECT_EQ(m[1].str(), k.length);
+    }
+    EXPECT_EQ(rest.substr(0, 15), "HTTP/1.1 200 OK") << "a body followed the HEAD response: " << rest.substr(0, 80);
+  }
+
+  // A streamed route: the head of the stream, then the connection closes
+  // without one byte of body.
+  RawConn raw(server_.port());
+  ASSERT_TRUE(raw.Send("HEAD /v1/stream HTTP/1.1\r\nHost: t\r\n" + auth + "\r\n"));
+  RawConn::Result r = raw.ReadUntilClosed(std::chrono::seconds(5));
+  EXPECT_TRUE(r.closed);
+  EXPECT_EQ(RawConn::StatusOf(r.data), 200) << r.data;
+  EXPECT_NE(r.data.find("text/event-stream"), std::string::npos) << r.data;
+  const size_t end = r.data.find("\r\n\r\n");
+  ASSERT_NE(end, std::string::npos);
+  EXPECT_EQ(r.data.size(), end + 4) << "body bytes after the head: " << r.data.substr(end + 4, 80);
 }
 
 TEST_F(HttpIntegrationTest, OversizedBodyIs413Json) {

@@ -55,7 +55,11 @@ TEST(AuthTest, RefusalsUseOriginalMessages) {
   };
   EXPECT_EQ(message(Auth(a, {})), "missing authorization header");
   EXPECT_EQ(message(Auth(a, {{"Authorization", "k1"}})), "invalid authorization header format");
-  EXPECT_EQ(message(Auth(a, {{"Authorization", "bearer k1"}})), "invalid authorization header format");
+  // The scheme is case-insensitive (RFC 9110 11.1; the original wanted "Bearer").
+  EXPECT_TRUE(Auth(a, {{"Authorization", "bearer k1"}}).ok());
+  EXPECT_TRUE(Auth(a, {{"Authorization", "BEARER k1"}}).ok());
+  EXPECT_EQ(message(Auth(a, {{"Authorization", "bearer K1"}})), "invalid api key");
+  EXPECT_EQ(message(Auth(a, {{"Authorization", "Bearerk1"}})), "invalid authorization header format");
   EXPECT_EQ(message(Auth(a, {{"Authorization", "Basic azE="}}, {{"api_key", "k1"}})),
             "invalid authorization header format");
   // HTTP strips trailing whitespace from values: "Bearer " arrives as "Bearer".
