@@ -132,7 +132,8 @@ TEST(CrashTest, AcknowledgedWritesSurviveKill9) {
     std::atomic<bool> stop{false};
     std::vector<std::thread> threads;
     for (int i = 0; i < kWriters; ++i) {
-      threads.emplace_back([&, i] { writers[i]->Run(server.port(), server.api_key(), stop, rng() + i); });
+      const uint32_t seed = rng() + i;  // drawn here: rng is not shared with the writers (TSan)
+      threads.emplace_back([&, i, seed] { writers[i]->Run(server.port(), server.api_key(), stop, seed); });
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(50 + rng() % 400));
     server.Kill();
