@@ -1,5 +1,5 @@
 // Shared by the crash loops (crash_test.cc, crash_mixed_test.cc): the cycle
-// count and the log continuity check.
+// count, one writers-then-kill -9 round, and the log continuity check.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -7,7 +7,13 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdlib>
+#include <atomic>
+#include <chrono>
 #include <map>
+#include <memory>
+#include <random>
+#include <thread>
+#include <vector>
 
 #include "test_client.h"
 
@@ -18,6 +24,24 @@ namespace kissvdb::testing {
 inline int CrashCycles(int ci_default) {
   const char* v = std::getenv("KISSVDB_CRASH_CYCLES");
   return v ? std::max(1, std::atoi(v)) : ci_default;
+}
+
+// One crash round: every writer runs on its own thread (W::Run(port, token,
+// stop, seed)) for 50-450 ms, then the server is killed with SIGKILL while
+// they write, and the writers are stopped and joined. Seeds are drawn here,
+// on the calling thread: rng is not shared with the writers.
+template <typename W>
+void RunWritersUntilKill(TestServer& server, std::vector<std::unique_ptr<W>>& writers, std::mt19937& rng) {
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < writers.size(); ++i) {
+    const uint32_t seed = rng() + static_cast<uint32_t>(i);
+    threads.emplace_back([&, i, seed] { writers[i]->Run(server.port(), server.api_key(), stop, seed); });
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(50 + rng() % 400));
+  server.Kill();
+  stop = true;
+  for (auto& t : threads) t.join();
 }
 
 // Reads the log on from where the previous Check ended (that prefix was

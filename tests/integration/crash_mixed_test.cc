@@ -241,16 +241,7 @@ TEST(CrashTest, MixedWritesSurviveKill9) {
   LogChecker log;
   const int cycles = CrashCycles(12);
   for (int cycle = 0; cycle < cycles; ++cycle) {
-    std::atomic<bool> stop{false};
-    std::vector<std::thread> threads;
-    for (int i = 0; i < kWriters; ++i) {
-      const uint32_t seed = rng() + i;  // drawn here: rng is not shared with the writers (TSan)
-      threads.emplace_back([&, i, seed] { writers[i]->Run(server.port(), server.api_key(), stop, seed); });
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(50 + rng() % 400));
-    server.Kill();
-    stop = true;
-    for (auto& t : threads) t.join();
+    RunWritersUntilKill(server, writers, rng);
     if (::testing::Test::HasFailure()) return;
     ASSERT_TRUE(server.Start()) << "cycle " << cycle << "\n" << server.output();
     auto client = server.Client();
