@@ -106,39 +106,48 @@ class Scanner {
   bool Number(std::vector<float>* out) {
     const size_t start = pos_;
     const bool negative = Eat('-');
-    // The integer part's value, accumulated while scanning: most vectors in
-    // the wild (pixels, counts, quantized embeddings) are short integers,
-    // and this spares them a second pass through from_chars.
-    uint64_t magnitude = 0;
-    int digits = 0;
+    // The digits' value (integer and fraction parts together), accumulated
+    // while scanning: most vectors in the wild are short integers (pixels,
+    // counts, quantized embeddings) or short decimals, and this spares them
+    // a second pass through from_chars.
+    uint64_t mantissa = 0;
+    int digits = 0;           // significant-or-not digits in mantissa
+    int fraction_digits = 0;  // how many of them follow the '.'
     if (Eat('0')) {
       if (Digit()) return false;  // no leading zeros in JSON
       digits = 1;
     } else {
       if (!Digit()) return false;
-      while (Digit()) {
-        magnitude = magnitude * 10 + static_cast<uint64_t>(s_[pos_] - '0');
-        ++digits;
-        ++pos_;
-      }
+      while (Digit()) Accumulate(&mantissa, &digits);
     }
     bool integer = true;
     if (Eat('.')) {
       integer = false;
       if (!Digit()) return false;
-      while (Digit()) ++pos_;
+      while (Digit()) {
+        Accumulate(&mantissa, &digits);
+        ++fraction_digits;
+      }
     }
+    int exponent = 0;
+    bool exponent_small = true;
     if (Peek('e') || Peek('E')) {
       integer = false;
       ++pos_;
-      if (!Eat('+')) Eat('-');
+      bool exponent_negative = false;
+      if (!Eat('+')) exponent_negative = Eat('-');
       if (!Digit()) return false;
-      while (Digit()) ++pos_;
+      while (Digit()) {
+        if (exponent < 1000) exponent = exponent * 10 + (s_[pos_] - '0');
+        else exponent_small = false;
+        ++pos_;
+      }
+      if (exponent_negative) exponent = -exponent;
     }
     const char* first = s_.data() + start;
     const char* last = s_.data() + pos_;
     if (integer && digits <= 18) {  // fits int64 without overflow: exact
-      const int64_t v = negative ? -static_cast<int64_t>(magnitude) : static_cast<int64_t>(magnitude);
+      const int64_t v = negative ? -static_cast<int64_t>(mantissa) : static_cast<int64_t>(mantissa);
       out->push_back(static_cast<float>(v));
       return true;
     }
@@ -152,12 +161,33 @@ class Scanner {
       out->push_back(static_cast<float>(v));
       return true;
     }
+    // Clinger's fast path: a mantissa below 2^53 and a power of ten up to
+    // 10^22 are both exact doubles, so one IEEE multiplication or division
+    // gives the correctly rounded double, the same one from_chars gives.
+    const int scale = exponent - fraction_digits;
+    if (digits <= 19 && exponent_small && mantissa <= (uint64_t{1} << 53) && scale >= -22 && scale <= 22) {
+      double d = static_cast<double>(mantissa);
+      d = scale < 0 ? d / kPowersOfTen[-scale] : d * kPowersOfTen[scale];
+      out->push_back(static_cast<float>(negative ? -d : d));
+      return true;
+    }
     double d = 0;
     auto [p, ec] = std::from_chars(first, last, d);
     if (ec != std::errc() || p != last) return false;  // out of range: as nlohmann sees it
     out->push_back(static_cast<float>(d));
     return true;
   }
+
+  // Appends the digit at pos_ to *mantissa while it has room (19 digits
+  // always fit a uint64); past that the fast path is off anyway.
+  void Accumulate(uint64_t* mantissa, int* digits) {
+    if (*digits < 19) *mantissa = *mantissa * 10 + static_cast<uint64_t>(s_[pos_] - '0');
+    ++*digits;
+    ++pos_;
+  }
+
+  static constexpr double kPowersOfTen[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+                                            1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
 
   std::string_view s_;
   size_t pos_ = 0;

@@ -122,11 +122,29 @@ TEST(VectorBodyTest, NumbersMatchNlohmannBitForBit) {
     nums.push_back(buf);
     nums.push_back(std::to_string(static_cast<int64_t>(rng() >> (rng() % 64))));
   }
+  // Short decimals with small exponents (the exact multiply/divide path):
+  // pixels / 255 as the bench sends them, and mantissas near 2^53.
+  for (int p = 0; p < 256; ++p) {
+    std::snprintf(buf, sizeof buf, "%.9g", static_cast<double>(static_cast<float>(p / 255.0)));
+    nums.push_back(buf);
+  }
+  for (const char* n : {"9007199254740992e-22", "9007199254740993e-22", "9007199254740991.5", "1e22", "1e23",
+                        "1e-22", "1e-23", "123.456e-20", "0.000000000000000000001", "4.5e+22", "-7.25e-3",
+                        "1234567890123456789.5", "0.12345678901234567890123"}) {
+    nums.push_back(n);
+  }
   // Midpoints between adjacent floats: where double rounding would show.
   for (int i = 0; i < 2000; ++i) {
     const float f = std::uniform_real_distribution<float>(-1000, 1000)(rng);
     const double mid = (static_cast<double>(f) + static_cast<double>(std::nextafter(f, 2000.0f))) / 2;
     std::snprintf(buf, sizeof buf, "%.17g", mid);
+    nums.push_back(buf);
+    // The same midpoint in 15-16 digits: mantissas below 2^53, so these
+    // take the exact multiply/divide path, and one ulp of double error
+    // there moves the float.
+    std::snprintf(buf, sizeof buf, "%.16g", mid);
+    nums.push_back(buf);
+    std::snprintf(buf, sizeof buf, "%.15g", mid / 1000);
     nums.push_back(buf);
   }
   size_t accepted = 0;
