@@ -73,7 +73,7 @@ class Collection::EfStop : public hnswlib::BaseSearchStopCondition<float> {
     return n_ < ef_ || lower_bound > candidate;
   }
   bool should_remove_extra() override { return n_ > ef_; }
-  void filter_results(std::vector<std::pair<float, hnswlib::labeltype>>&) override {}
+  void filter_results(std::vector<std::pair<float, size_t>>&) override {}
 
  private:
   const size_t ef_;
@@ -158,12 +158,53 @@ std::vector<Collection::Scored> Collection::BruteForce(const float* query, const
   return heap;
 }
 
+// searchKnn's walk with the ef of this call: greedy descent through the
+// upper layers, then hnswlib's plain ("bare bone") base-layer search, which
+// skips the per-candidate checks a filter or deleted points need. searchKnn
+// itself reads ef from a member that parallel searches would race on, and
+// bumps two shared atomic counters per hop.
+std::vector<std::pair<float, size_t>> Collection::UnfilteredGraphSearch(const float* query,
+                                                                                    size_t ef) const {
+  std::vector<std::pair<float, size_t>> found;
+  const auto& index = *index_;
+  if (index.cur_element_count == 0) return found;
+  hnswlib::tableint current = index.enterpoint_node_;
+  float current_dist = index.fstdistfunc_(query, index.getDataByInternalId(current), index.dist_func_param_);
+  for (int level = index.maxlevel_; level > 0; --level) {
+    for (bool changed = true; changed;) {
+      changed = false;
+      unsigned int* list = index.get_linklist(current, level);
+      const int size = index.getListCount(list);
+      const hnswlib::tableint* neighbors = list + 1;
+      for (int i = 0; i < size; ++i) {
+        const float d = index.fstdistfunc_(query, index.getDataByInternalId(neighbors[i]), index.dist_func_param_);
+        if (d < current_dist) {
+          current_dist = d;
+          current = neighbors[i];
+          changed = true;
+        }
+      }
+    }
+  }
+  auto top = index.searchBaseLayerST<true>(current, query, ef);  // farthest on top
+  found.resize(top.size());
+  for (size_t i = found.size(); i-- > 0; top.pop()) {
+    found[i] = {top.top().first, index.getExternalLabel(top.top().second)};
+  }
+  return found;
+}
+
 std::vector<Collection::Scored> Collection::GraphSearch(const float* query, const JsonFilter* filter, size_t k,
                                                         size_t ef) const {
-  EfStop stop(ef);
-  std::unique_ptr<MetaFilter> allow;
-  if (filter != nullptr) allow = std::make_unique<MetaFilter>(rows_, *filter);
-  auto found = index_->searchStopConditionClosest(query, stop, allow.get());  // closest first
+  std::vector<std::pair<float, size_t>> found;  // closest first
+  if (filter == nullptr && index_->getDeletedCount() == 0) {
+    found = UnfilteredGraphSearch(query, ef);
+  } else {
+    EfStop stop(ef);
+    std::unique_ptr<MetaFilter> allow;
+    if (filter != nullptr) allow = std::make_unique<MetaFilter>(rows_, *filter);
+    found = index_->searchStopConditionClosest(query, stop, allow.get());
+  }
   // Only candidates that can reach the top k get the canonical score.
   // hnswlib's float distance differs from the exact one by far less than
   // kRescoreMargin: for l2 relatively (a sum of squares, no cancellation),

@@ -104,6 +104,7 @@ class Collection {
   const float* StoredVector(size_t label) const;
   float Score(const float* query, size_t label) const;
   std::vector<Scored> BruteForce(const float* query, const JsonFilter* filter, size_t k) const;
+  std::vector<std::pair<float, size_t>> UnfilteredGraphSearch(const float* query, size_t ef) const;
   std::vector<Scored> GraphSearch(const float* query, const JsonFilter* filter, size_t k, size_t ef) const;
   double EstimateSelectivity(const JsonFilter& filter) const;
   bool Ordered(const Scored& a, const Scored& b) const;
