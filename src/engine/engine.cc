@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "engine/engine_impl.h"
+#include "engine/open_marker.h"
 #include "util/file_util.h"
 
 namespace fs = std::filesystem;
@@ -47,6 +48,8 @@ Status EngineImpl::Boot() {
     spdlog::error("WAL: --repair dropped every event from offset {} on", report.repaired_from_offset);
   }
 
+  KISSVDB_RETURN_IF_ERROR(DiscardStateTornByPowerLoss());
+
   kv::LmdbEnv::Options env_options;
   env_options.path = (std::filesystem::path(dir) / "state.lmdb").string();
   env_options.map_size = config_.lmdb_map_size;
@@ -73,6 +76,35 @@ Status EngineImpl::Boot() {
   committer_->Start();
   background_ = std::thread([this] { BackgroundLoop(); });
   return Status::OK();
+}
+
+// See engine/open_marker.h. Runs before LMDB is opened; leaves the marker
+// written for this boot.
+Status EngineImpl::DiscardStateTornByPowerLoss() {
+  const std::string& dir = config_.data_dir;
+  const std::string boot_id = open_marker::CurrentBootId();
+  auto recorded = open_marker::Read(dir);
+  if (!recorded.ok()) return recorded.status();
+  const fs::path lmdb = fs::path(dir) / "state.lmdb";
+  if (recorded->has_value() && **recorded != boot_id && fs::exists(lmdb)) {
+    const std::string why = "state.lmdb was open when the machine went down (boot id " + **recorded + ", now " +
+                            boot_id + "), so commits it had not synced may be torn";
+    if (log_->first_offset() > 1) {
+      return Status::Corruption(why + ", and the log starts at offset " + std::to_string(log_->first_offset()) +
+                                " (retention), so the state cannot be rebuilt from it. Restore a backup "
+                                "(kissvdb restore), or delete " + (fs::path(dir) / open_marker::kFileName).string() +
+                                " to start with state.lmdb as it is");
+    }
+    const fs::path aside = fs::path(dir) / "state.lmdb.torn";
+    std::error_code ec;
+    fs::rename(lmdb, aside, ec);
+    if (ec) return Status::IOError("rename " + lmdb.string() + " to " + aside.string() + ": " + ec.message());
+    fs::remove(fs::path(dir) / "state.lmdb-lock", ec);
+    KISSVDB_RETURN_IF_ERROR(file_util::SyncDir(dir));
+    spdlog::warn("{}: moved it to {} and rebuilding the state from the log ({} events)", why, aside.string(),
+                 log_->next_offset() - 1);
+  }
+  return open_marker::Write(dir, boot_id);
 }
 
 Status EngineImpl::OpenVectors(uint64_t* replay_from) {
@@ -184,6 +216,9 @@ void EngineImpl::Close() {
   if (committer_) committer_->Stop();
   if (env_) {
     Status st = Checkpoint();
+    if (st.ok()) st = env_->Sync();  // Checkpoint skips the sync when nothing moved
+    // Only a synced environment may lose its open marker (engine/open_marker.h).
+    if (st.ok()) st = open_marker::Remove(config_.data_dir);
     if (!st.ok()) spdlog::error("final checkpoint failed: {}", st.ToString());
   }
 }

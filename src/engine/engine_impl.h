@@ -71,6 +71,7 @@ class EngineImpl final : public Engine {
   Result<std::string> StateDigest() const override;
 
  private:
+  Status DiscardStateTornByPowerLoss();
   Status OpenVectors(uint64_t* replay_from);
   Status ReplayLogTail();
   // Submits a batch of per-item mutations to the commit thread (see
