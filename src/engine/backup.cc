@@ -140,7 +140,8 @@ Status EngineImpl::CopyPaused(const std::string& dir, const BackupHook& hook, ui
     KISSVDB_RETURN_IF_ERROR(CopyVectors(fs::path(config_.data_dir) / "vectors", out / "vectors"));
   }
   // Every log segment: the active one is only appended by this thread, so
-  // its current length ends exactly at `at`.
+  // its records end exactly at `at` (then comes the zero fill, up to 1 MiB,
+  // which the restored log's recovery cuts; docs/wal-format.md).
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator(config_.data_dir, ec)) {
     uint32_t seq;

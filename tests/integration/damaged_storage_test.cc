@@ -27,13 +27,15 @@ void WriteAll(const std::string& path, const std::string& data) {
 }
 
 // [begin, end) of every record of a segment (docs/wal-format.md: a 32-byte
-// header, then records of 8 + length bytes).
+// header, then records of 8 + length bytes, then, after a crash, the zero
+// fill the writer keeps ahead of them).
 std::vector<std::pair<size_t, size_t>> Records(const std::string& segment) {
   const std::string bytes = ReadAll(segment);
   std::vector<std::pair<size_t, size_t>> out;
   for (size_t pos = 32; pos + 8 <= bytes.size();) {
     uint32_t length;
     std::memcpy(&length, bytes.data() + pos, 4);
+    if (length == 0) break;  // the zero fill
     out.emplace_back(pos, pos + 8 + length);
     pos += 8 + length;
   }
@@ -55,6 +57,11 @@ class DamagedStorageTest : public ::testing::Test {
     server_.Kill();
     segment_ = server_.data_dir() + "/events-000001.log";
     ASSERT_TRUE(fs::exists(segment_));
+    // The damage below starts from the records alone: cut the zero fill the
+    // killed writer left after them (recovery would cut it the same way).
+    const auto records = Records(segment_);
+    ASSERT_FALSE(records.empty());
+    fs::resize_file(segment_, records.back().second);
   }
 
   // Starts and finds every acknowledged write, and takes new ones.

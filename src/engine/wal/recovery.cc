@@ -237,8 +237,17 @@ Result<RecoveredLog> RecoverSegments(const LogOptions& options, RecoveryReport* 
     if (!scan.clean()) {
       const bool torn = last && !scan.wrong_offset &&
                         !ValidRecordAfter(file.data(), file_size, scan.end, scan.next_offset);
+      // The writer keeps the last segment zero-filled ahead of its records;
+      // a crash leaves those zeros (and any unsynced record that never
+      // reached the disk reads as zeros too): not damage.
+      const bool zero_tail = torn && AllZero(file.data() + scan.end, file_size - scan.end);
       file.Close();
-      if (torn) {
+      if (zero_tail) {
+        spdlog::info("wal: {}: cutting the zero fill after the last record ({} bytes at byte {})", path,
+                     file_size - scan.end, scan.end);
+        KISSVDB_RETURN_IF_ERROR(TruncateFile(path, scan.end));
+        report->zero_tail_bytes += file_size - scan.end;
+      } else if (torn) {
         spdlog::warn("wal: {}: truncating torn tail of {} bytes at byte {} ({}, offset {})", path,
                      file_size - scan.end, scan.end, RecordStatusName(scan.failure),
                      scan.next_offset);

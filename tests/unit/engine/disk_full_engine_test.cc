@@ -76,15 +76,17 @@ TEST_F(EngineDiskFullTest, LogAppendHittingEnospcFailsOnlyItsGroup) {
   ASSERT_TRUE(Put("small", 1).ok());
   const uint64_t last = engine_->Stats().last_offset;
   ASSERT_EQ(FillUntilFree(filler_, 256 << 10), "");
-  // Larger than what is left: the WAL write fails before LMDB sees anything.
-  Status st = Put("big", std::string(1 * kMiB, 'x'));
+  // Larger than what is left, and than the log's zero fill (1 MiB, already
+  // written ahead of its records): the WAL write fails before LMDB sees
+  // anything.
+  Status st = Put("big", std::string(2 * kMiB, 'x'));
   EXPECT_EQ(st.code(), Code::kInsufficientStorage) << st.ToString();
   EXPECT_NE(st.message().find("disk full"), std::string::npos) << st.message();
   EXPECT_EQ(engine_->Stats().last_offset, last);
   EXPECT_EQ(engine_->GetState("big").status().code(), Code::kNotFound);
 
   std::filesystem::remove(filler_);
-  ASSERT_TRUE(Put("big", std::string(1 * kMiB, 'x')).ok()) << "the engine keeps taking writes";
+  ASSERT_TRUE(Put("big", std::string(2 * kMiB, 'x')).ok()) << "the engine keeps taking writes";
   ASSERT_TRUE(Put("small", 2).ok());
   ASSERT_NO_FATAL_FAILURE(Open(0));
   EXPECT_EQ(engine_->GetState("small")->revision, 2u);
