@@ -89,6 +89,14 @@ Status EngineImpl::DiscardStateTornByPowerLoss() {
   if (recorded->has_value() && **recorded != boot_id && fs::exists(lmdb)) {
     const std::string why = "state.lmdb was open when the machine went down (boot id " + **recorded + ", now " +
                             boot_id + "), so commits it had not synced may be torn";
+    // Without state.lmdb's applied offset (it may be torn), the last
+    // checkpoint's tells whether the log still holds what was acknowledged.
+    const uint64_t checkpoint = CheckpointOffset();
+    if (checkpoint > log_->next_offset() - 1) {
+      return Status::Corruption(why + ", and the log ends at offset " + std::to_string(log_->next_offset() - 1) +
+                                " but the last checkpoint (snapshot.json) is at offset " +
+                                std::to_string(checkpoint) + "; the log lost acknowledged events");
+    }
     if (log_->first_offset() > 1) {
       return Status::Corruption(why + ", and the log starts at offset " + std::to_string(log_->first_offset()) +
                                 " (retention), so the state cannot be rebuilt from it. Restore a backup "
@@ -105,6 +113,14 @@ Status EngineImpl::DiscardStateTornByPowerLoss() {
                  log_->next_offset() - 1);
   }
   return open_marker::Write(dir, boot_id);
+}
+
+uint64_t EngineImpl::CheckpointOffset() const {
+  auto manifest = file_util::ReadFile((fs::path(config_.data_dir) / "snapshot.json").string());
+  if (!manifest.ok()) return 0;
+  Json m = Json::parse(*manifest, nullptr, /*allow_exceptions=*/false);
+  if (!m.is_object() || !m.contains("offset") || !m["offset"].is_number_unsigned()) return 0;
+  return m["offset"].get<uint64_t>();
 }
 
 Status EngineImpl::OpenVectors(uint64_t* replay_from) {

@@ -72,6 +72,8 @@ class EngineImpl final : public Engine {
 
  private:
   Status DiscardStateTornByPowerLoss();
+  // The offset of the last checkpoint (snapshot.json), 0 if none.
+  uint64_t CheckpointOffset() const;
   Status OpenVectors(uint64_t* replay_from);
   Status ReplayLogTail();
   // Submits a batch of per-item mutations to the commit thread (see

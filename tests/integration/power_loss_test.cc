@@ -113,6 +113,23 @@ TEST_F(PowerLossTest, CleanShutdownLeavesNoMarkerAndNothingToRebuild) {
   ASSERT_NO_FATAL_FAILURE(ExpectAllAcked());
 }
 
+// The torn state's applied offset cannot be read, but the last checkpoint
+// still tells that the log lost acknowledged events: refused, as when
+// state.lmdb itself is ahead of the log.
+TEST_F(PowerLossTest, RebootWithALogShorterThanTheCheckpointIsRefused) {
+  ASSERT_NO_FATAL_FAILURE(StartServer());
+  ASSERT_NO_FATAL_FAILURE(WriteThenCrash());  // its clean restart wrote a checkpoint
+  SetBootId("boot-2");
+  ASSERT_NO_FATAL_FAILURE(TearLmdb());
+  for (const auto& entry : fs::directory_iterator(server_->data_dir())) {
+    if (entry.path().filename().string().rfind("events-", 0) == 0) fs::remove(entry.path());
+  }
+  EXPECT_FALSE(server_->Start());
+  EXPECT_NE(server_->output().find("lost acknowledged events"), std::string::npos) << server_->output();
+  EXPECT_NE(server_->output().find("snapshot.json"), std::string::npos) << server_->output();
+  EXPECT_FALSE(fs::exists(SetAside())) << "nothing is moved before the refusal";
+}
+
 // With retention the log no longer starts at offset 1: the state cannot be
 // rebuilt, so the server refuses to start and says what to do.
 TEST_F(PowerLossTest, RebootWithoutTheWholeLogIsRefusedNamingTheMarker) {
