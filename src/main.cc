@@ -123,7 +123,6 @@ int main(int argc, char** argv) {
   http::Authenticator auth(api_key.value());
 
   http::Router router;
-  http::AddBuiltinRoutes(router);
 
   // Storage: the engine (log + stores), then SQL, then the /v1 routes.
   EngineOptions engine_options;
@@ -157,6 +156,7 @@ int main(int argc, char** argv) {
   engine->AddCommitListener(broadcaster->Listener());
   broadcaster->Start();
   api::BackupArchiver archiver;
+  http::AddBuiltinRoutes(router, [eng = engine.get()] { return eng->WriteHealth(); });
   api::RegisterRoutes(router, api::ApiContext{engine.get(), &config, sql_db.get(), broadcaster.get(), &archiver});
 
   http::HttpServer server(http::ServerOptions::FromConfig(config), std::move(router), std::move(auth));

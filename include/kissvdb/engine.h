@@ -294,6 +294,12 @@ class Engine {
   // Forces a checkpoint now (tests, admin).
   virtual Status Checkpoint() = 0;
   virtual EngineStats Stats() const = 0;
+  // OK while writes are accepted. Otherwise why they are refused:
+  // InsufficientStorage while free disk space is below min_free_bytes
+  // (measured now; writes resume by themselves once space is freed), or
+  // Unavailable after a failed log write, sync or commit (writes stay off
+  // until a restart replays the log). Any thread; cheap (one statvfs).
+  virtual Status WriteHealth() const = 0;
   // A digest of the materialized state (all stores, key order); equal digests
   // mean equal contents. Used by the determinism tests.
   virtual Result<std::string> StateDigest() const = 0;

@@ -125,7 +125,7 @@ void Committer::Loop() {
       Status st = log_.Sync();
       if (!st.ok()) {
         spdlog::critical("WAL fsync failed, refusing further writes: {}", st.ToString());
-        failed_ = st;
+        Fail(st);
       }
       unsynced_ = false;
       last_sync_ = std::chrono::steady_clock::now();
@@ -135,6 +135,23 @@ void Committer::Loop() {
     Status st = log_.Sync();
     if (!st.ok()) spdlog::error("final WAL fsync failed: {}", st.ToString());
   }
+}
+
+void Committer::Fail(Status st) {
+  failed_ = st;
+  std::lock_guard lk(failure_mu_);
+  failure_ = std::move(st);
+}
+
+Status Committer::WriteHealth() const {
+  {
+    std::lock_guard lk(failure_mu_);
+    if (!failure_.ok()) {
+      return Status(Code::kUnavailable, "writes are disabled after a log failure (" + failure_.message() +
+                                            "); restart the server to replay the log");
+    }
+  }
+  return disk_reserve_.Measure();
 }
 
 Status Committer::MakeDurable() {
@@ -207,7 +224,7 @@ void Committer::CommitGroup(std::vector<WriteRequest>& group) {
     // replays the log) can tell. Stop taking writes.
     spdlog::critical("commit of offsets {}..{} failed, refusing further writes: {}", events.front().offset,
                      events.back().offset, st.ToString());
-    failed_ = st;
+    Fail(st);
     root->Abort();
     Status reply(st.code() == Code::kInsufficientStorage ? st.code() : Code::kUnavailable,
                  "write not durable: " + st.message());
@@ -224,7 +241,7 @@ void Committer::CommitGroup(std::vector<WriteRequest>& group) {
       // invariant: stop writing; a restart rebuilds memory from the log.
       spdlog::critical("in-memory apply of offset {} failed, refusing further writes: {}", ev.offset,
                        applied.ToString());
-      failed_ = applied;
+      Fail(applied);
       break;
     }
   }

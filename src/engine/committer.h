@@ -64,6 +64,11 @@ class Committer {
   void RunTask(std::function<void()> task);
   void AddListener(CommitListener listener);
 
+  // OK while writes are accepted; else why not: kInsufficientStorage
+  // below the disk reserve (measured now; writes resume by themselves), or
+  // the fatal failure that stopped writes until a restart. Any thread.
+  Status WriteHealth() const;
+
   uint64_t batches() const { return batches_.load(); }
   uint64_t events() const { return events_.load(); }
   // Every event up to this offset is applied to the in-memory stores too.
@@ -75,6 +80,8 @@ class Committer {
   void CommitGroup(std::vector<WriteRequest>& group);
   // Makes appended events as durable as durability_ asks.
   Status MakeDurable();
+  // Stops all later writes (see "Failure handling" above).
+  void Fail(Status st);
 
   wal::Log& log_;
   Materializer& materializer_;
@@ -82,7 +89,7 @@ class Committer {
   Clock& clock_;
   const Durability durability_;
   const std::chrono::milliseconds sync_interval_;
-  DiskReserve disk_reserve_;  // commit thread only
+  DiskReserve disk_reserve_;  // Check(): commit thread only; Measure(): any
 
   std::mutex mu_;
   std::condition_variable cv_;
@@ -93,6 +100,8 @@ class Committer {
 
   std::vector<CommitListener> listeners_;  // guarded by mu_ for add, read on thread
   Status failed_;                          // set once; commit thread only
+  mutable std::mutex failure_mu_;
+  Status failure_;  // failed_'s copy for other threads; guarded by failure_mu_
   bool unsynced_ = false;                  // kInterval: written, not yet synced
   std::chrono::steady_clock::time_point last_sync_;
   std::atomic<uint64_t> batches_{0};

@@ -31,8 +31,11 @@ class DiskReserve {
   // kInsufficientStorage with a message saying how much is free.
   Status Check();
 
- private:
+  // The same test, measured now and without logging a transition; any
+  // thread (for /v1/health, which must not wait for the next write).
   Status Measure() const;
+
+ private:
 
   const std::string dir_;
   const uint64_t min_free_bytes_;

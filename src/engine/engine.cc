@@ -253,6 +253,11 @@ EngineStats EngineImpl::Stats() const {
   return s;
 }
 
+Status EngineImpl::WriteHealth() const {
+  if (!committer_) return Status::Unavailable("the engine is closed");
+  return committer_->WriteHealth();
+}
+
 Result<std::string> EngineImpl::StateDigest() const {
   auto txn = kv::Txn::Begin(*env_, /*read_only=*/true);
   if (!txn.ok()) return txn.status();

@@ -68,6 +68,7 @@ class EngineImpl final : public Engine {
   void AddCommitListener(CommitListener listener) override;
   Status Checkpoint() override;
   EngineStats Stats() const override;
+  Status WriteHealth() const override;
   Result<std::string> StateDigest() const override;
 
  private:

@@ -7,6 +7,9 @@
 //     insufficient_storage with a message that says so, and nothing of it
 //     reaches the log;
 //   - reads (KV, documents, vector search, /v1/log, health) keep working;
+//   - /v1/health says why writes are refused: 200 "degraded"/"disk_full"
+//     below the reserve, 503 "failed" after a failed commit (until a
+//     restart);
 //   - once the filler is gone, writes succeed again without a restart;
 //   - every acknowledged write survives kill -9, and a checkpoint that hits
 //     ENOSPC at shutdown loses nothing either.
@@ -25,6 +28,20 @@ namespace {
 using nlohmann::json;
 
 constexpr uint64_t kMiB = 1 << 20;
+
+// GET /v1/health: the status, and the "writes" field it must show.
+void ExpectHealth(HttpClient& client, int status, const std::string& overall, const std::string& writes) {
+  auto r = client.Get("/v1/health");
+  EXPECT_EQ(r.status, status) << r.body;
+  EXPECT_EQ(r.json["status"], overall) << r.body;
+  EXPECT_EQ(r.json["writes"], writes) << r.body;
+  if (writes != "ok") {
+    EXPECT_TRUE(r.json["message"].is_string()) << r.body;
+  }
+  if (status == 503) {
+    EXPECT_EQ(r.json["error"], "unavailable") << "the error shape: " << r.body;
+  }
+}
 
 void ExpectInsufficientStorage(const HttpResponse& r, const std::string& what) {
   EXPECT_EQ(r.status, 507) << what << ": " << r.body;
@@ -86,12 +103,14 @@ TEST_F(DiskFullTest, WritesGet507ReadsWorkAndWritesResumeWhenSpaceReturns) {
   std::this_thread::sleep_for(std::chrono::milliseconds(250));  // past the 100 ms recheck
   ASSERT_NO_FATAL_FAILURE(ExpectWritesRefused(*client));
   ASSERT_NO_FATAL_FAILURE(VerifyAcked(*client, acked));
-  EXPECT_EQ(client->Get("/v1/health").status, 200);
+  ExpectHealth(*client, 200, "degraded", "disk_full");
+  EXPECT_NE(client->Get("/v1/health").json["message"].get<std::string>().find("disk full"), std::string::npos);
   EXPECT_EQ(client->Get("/v1/doc/things").status, 200);
   EXPECT_NE(server_->output().find("disk full"), std::string::npos) << "the server logs the condition";
 
-  // Space returns: writes resume without a restart.
+  // Space returns: health sees it at once, writes resume without a restart.
   std::filesystem::remove(filler_);
+  ExpectHealth(*client, 200, "ok", "ok");
   std::this_thread::sleep_for(std::chrono::milliseconds(250));
   for (int i = 0; i < 5; ++i) ASSERT_NO_FATAL_FAILURE(WriteRound(*client, acked));
 
@@ -128,6 +147,35 @@ TEST_F(DiskFullTest, CheckpointOnAFullDiskLosesNothing) {
   ASSERT_NO_FATAL_FAILURE(VerifyAcked(*client, acked));
 }
 
+// Without a reserve, a small write fits in the log's zero fill but the
+// LMDB commit after it needs new pages and fails: writes stop until a
+// restart (docs/durability.md), and health answers 503 so that a liveness
+// probe restarts the server.
+TEST_F(DiskFullTest, FailedCommitMakesHealthAnswer503UntilRestart) {
+  TestServerOptions options;
+  options.data_dir = fs_ + "/data-no-reserve";
+  options.args = {"--min-free-bytes", "0", "--snapshot-interval-secs", "3600"};
+  TestServer server(options);
+  ASSERT_TRUE(server.Start()) << server.output();
+  auto client = server.Client();
+  ASSERT_EQ(client->Put("/v1/state/small", {{"value", 1}}).status, 200);
+  ExpectHealth(*client, 200, "ok", "ok");
+
+  ASSERT_EQ(FillUntilFree(filler_, 0), "");
+  auto r = client->Put("/v1/state/big", {{"value", std::string(60 << 10, 'x')}});
+  EXPECT_GE(r.status, 500) << r.body;
+  ExpectHealth(*client, 503, "failed", "failed");
+  EXPECT_EQ(client->Get("/v1/state/small").status, 200) << "reads still work";
+
+  std::filesystem::remove(filler_);
+  ExpectHealth(*client, 503, "failed", "failed");
+  ASSERT_TRUE(server.Restart()) << server.output();
+  client = server.Client();
+  ExpectHealth(*client, 200, "ok", "ok");
+  EXPECT_EQ(client->Get("/v1/state/big").json["revision"], 1) << "durable in the log, so replayed";
+  EXPECT_EQ(client->Put("/v1/state/small", {{"value", 2}}).json["revision"], 2);
+}
+
 // No mount needed: a reserve larger than any disk refuses every write.
 TEST(DiskReserveTest, ReserveAboveFreeSpaceRefusesWritesButNotReads) {
   TestServerOptions options;
@@ -141,7 +189,7 @@ TEST(DiskReserveTest, ReserveAboveFreeSpaceRefusesWritesButNotReads) {
   ExpectInsufficientStorage(client->Post("/v1/vector/points", {{"dim", 3}}), "vector create");
   EXPECT_EQ(client->Get("/v1/state/a").status, 404);
   EXPECT_EQ(client->Get("/v1/log").status, 200);
-  EXPECT_EQ(client->Get("/v1/health").status, 200);
+  ExpectHealth(*client, 200, "degraded", "disk_full");
   EXPECT_EQ(server.Stop(), 0) << server.output();
 }
 

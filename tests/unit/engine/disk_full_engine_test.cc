@@ -60,6 +60,8 @@ TEST_F(EngineDiskFullTest, ReserveRefusesWritesUntilSpaceReturns) {
   const uint64_t last = engine_->Stats().last_offset;
   ASSERT_EQ(FillUntilFree(filler_, 2 * kMiB), "");
   std::this_thread::sleep_for(std::chrono::milliseconds(150));  // past the recheck interval
+  Status health = engine_->WriteHealth();
+  EXPECT_EQ(health.code(), Code::kInsufficientStorage) << "measured now, before any write: " << health.ToString();
   Status st = Put("b", 2);
   EXPECT_EQ(st.code(), Code::kInsufficientStorage) << st.ToString();
   EXPECT_NE(st.message().find("min_free_bytes"), std::string::npos) << st.message();
@@ -67,6 +69,7 @@ TEST_F(EngineDiskFullTest, ReserveRefusesWritesUntilSpaceReturns) {
   EXPECT_TRUE(engine_->GetState("a").ok());
 
   std::filesystem::remove(filler_);
+  EXPECT_TRUE(engine_->WriteHealth().ok()) << "no write needed to notice the space";
   std::this_thread::sleep_for(std::chrono::milliseconds(150));
   EXPECT_TRUE(Put("b", 2).ok());
 }
@@ -92,6 +95,32 @@ TEST_F(EngineDiskFullTest, LogAppendHittingEnospcFailsOnlyItsGroup) {
   EXPECT_EQ(engine_->GetState("small")->revision, 2u);
   EXPECT_EQ(engine_->GetState("big")->revision, 1u);
   EXPECT_EQ(engine_->Stats().last_offset, last + 2);
+}
+
+// Without a reserve, a small write fits in the log's zero fill (already
+// allocated) but the LMDB commit after it needs new pages: the commit fails
+// after the event is durable, which stops writes until a restart, and
+// WriteHealth says so. The restart replays the event.
+TEST_F(EngineDiskFullTest, FailedCommitStopsWritesUntilRestartAndHealthSaysSo) {
+  ASSERT_NO_FATAL_FAILURE(Open(/*min_free_bytes=*/0));
+  ASSERT_TRUE(Put("small", 1).ok());
+  ASSERT_TRUE(engine_->WriteHealth().ok());
+  ASSERT_EQ(FillUntilFree(filler_, 0), "");
+  // 200 KiB: LMDB overflow pages past the end of its file, but well inside
+  // the log's zero fill.
+  Status st = Put("big", std::string(200 << 10, 'x'));
+  ASSERT_FALSE(st.ok());
+  Status health = engine_->WriteHealth();
+  EXPECT_EQ(health.code(), Code::kUnavailable) << health.ToString();
+  EXPECT_NE(health.message().find("restart"), std::string::npos) << health.message();
+
+  std::filesystem::remove(filler_);
+  EXPECT_EQ(engine_->WriteHealth().code(), Code::kUnavailable) << "space alone does not bring writes back";
+  EXPECT_EQ(Put("small", 2).code(), Code::kUnavailable);
+  ASSERT_NO_FATAL_FAILURE(Open(0));
+  EXPECT_TRUE(engine_->WriteHealth().ok());
+  EXPECT_EQ(engine_->GetState("big")->revision, 1u) << "durable in the log, so replayed";
+  ASSERT_TRUE(Put("small", 2).ok());
 }
 
 }  // namespace
