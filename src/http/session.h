@@ -134,6 +134,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void Invoke(const Handler& handler, const RouteInfo& info);
   void OnResponse(uint64_t seq, Response response);
   void WriteResponse(Response response);
+  void StartWrite();  // writes head_ and body_
   void OnWrite(boost::system::error_code ec, size_t n);
   void FinishExchange();
   void LingeringClose();
@@ -174,6 +175,10 @@ class Session : public std::enable_shared_from_this<Session> {
   bool timed_out_ = false;
   Clock::time_point request_deadline_;  // set by the request's first byte
   uint64_t seq_ = 0;              // number of the current request
+
+  // While the route's handler runs on this strand (for WriteResponse).
+  bool in_handler_ = false;
+  Clock::time_point handler_started_;
 
   // The exchange being answered, for the access log and metrics.
   Clock::time_point started_;

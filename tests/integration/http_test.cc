@@ -249,6 +249,52 @@ TEST_F(HttpIntegrationTest, PipelinedRequests) {
   EXPECT_EQ(c->ReadResponse().status, 200);
 }
 
+// Answers that take long to compute (exact vector searches, ~100 us and
+// more) are written after the requests queued meanwhile (Session::
+// WriteResponse); pipelined on one connection, slow and fast answers still
+// come back whole and in request order.
+TEST_F(HttpIntegrationTest, PipelinedSlowAndFastAnswersKeepTheirOrder) {
+  auto c = server_.Client();
+  constexpr int kDim = 256;
+  ASSERT_EQ(c->Post("/v1/vector/slow", {{"dim", kDim}, {"metric", "l2"}}).status, 200);
+  for (int batch = 0; batch < 8; ++batch) {  // 2,000 points, 250 per request
+    nlohmann::json items = nlohmann::json::array();
+    for (int i = batch * 250; i < (batch + 1) * 250; ++i) {
+      std::vector<float> v(kDim);
+      for (int d = 0; d < kDim; ++d) v[d] = static_cast<float>(i * 31 % 97 + d % 7);
+      items.push_back({{"id", "p" + std::to_string(i)}, {"vector", v}});
+    }
+    ASSERT_EQ(c->Post("/v1/vector/slow/upsert_batch", {{"items", items}}).status, 200);
+  }
+  auto request = [](const std::string& method, const std::string& target, const std::string& body) {
+    return method + " " + target + " HTTP/1.1\r\nHost: t\r\nX-API-Key: test-key\r\n" +
+           "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+  };
+  auto search = [&](float x) {
+    return request("POST", "/v1/vector/slow/search",
+                   nlohmann::json{{"vector", std::vector<float>(kDim, x)}, {"k", 7}, {"exact", true}}.dump());
+  };
+  ASSERT_TRUE(c->Write(search(1) + request("GET", "/v1/health", "") + search(50) +
+                       request("GET", "/v1/state/missing", "") + search(2)));
+  HttpResponse r = c->ReadResponse();
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.json["hits"].size(), 7u) << r.body;
+  const std::string first = r.json["hits"][0]["id"];
+  r = c->ReadResponse();
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.json["status"], "ok") << r.body;
+  r = c->ReadResponse();
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.json["hits"].size(), 7u) << r.body;
+  EXPECT_NE(r.json["hits"][0]["id"], first) << "the answer to the third request, not the first again";
+  EXPECT_EQ(c->ReadResponse().status, 404);
+  r = c->ReadResponse();
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.json["hits"][0]["id"], first) << "x=2 is nearest to the same point as x=1";
+  EXPECT_EQ(c->Get("/v1/health").status, 200) << "the connection is still usable";
+  EXPECT_EQ(c->connects(), 1);
+}
+
 TEST_F(HttpIntegrationTest, CorsPreflightWithoutAuth) {
   HttpResponse r = server_.Client(false)->Request(
       "OPTIONS", "/v1/metrics", "", {{"Origin", "http://localhost:3000"}, {"Access-Control-Request-Method", "GET"}});
