@@ -86,7 +86,11 @@ int main(int argc, char** argv) {
       pool.emplace_back([&, t] {
         sqlite3* db = nullptr;
         sqlite3_stmt* st = nullptr;
-        if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK ||
+        // The daemon has the same file open (WAL mode): a read may meet its
+        // checkpoint and get SQLITE_BUSY, so wait as its own readers do.
+        const bool opened = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK;
+        if (opened) sqlite3_busy_timeout(db, 5000);
+        if (!opened ||
             sqlite3_prepare_v2(db, "SELECT id, v FROM bench_kv WHERE id = ?", -1, &st, nullptr) != SQLITE_OK) {
           failed = true;
           sqlite3_close(db);

@@ -5,7 +5,10 @@
 // reads a request, routes it, authenticates it, calls the handler, writes
 // the response and only then parses the next request, so pipelined requests
 // are answered strictly in order. Handlers may answer later from any thread
-// (Responder::Send posts onto the session's strand).
+// (Responder::Send posts onto the session's strand). An answer that took
+// its handler 20 us or more to compute (a vector search) is written after
+// the handlers already queued on the io_context, so a client with many
+// connections wakes once for several answers (bench/NOTES.md §3).
 //
 // Connection limit: at most max_connections sessions (lingering and
 // streaming ones included). A connection beyond it is accepted and closed
