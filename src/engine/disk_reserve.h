@@ -36,7 +36,6 @@ class DiskReserve {
   Status Measure() const;
 
  private:
-
   const std::string dir_;
   const uint64_t min_free_bytes_;
   const std::chrono::milliseconds recheck_;
