@@ -98,7 +98,9 @@ class Responder {
   void Error(const Status& status) const { send_(Response::Error(status)); }
   // Writes the status line and headers of `head` (its body is ignored; no
   // Content-Length, chunked or close-delimited) and returns the sink for the
-  // body. The connection is then owned by the stream until it closes.
+  // body. The connection is then owned by the stream until it closes. The
+  // head is written after the handler returns, so whatever the handler does
+  // after this call (subscribe the sink) is done before the client sees it.
   std::shared_ptr<StreamSink> StartStream(Response head) const { return stream_(std::move(head)); }
 
  private:
