@@ -216,9 +216,9 @@ uint64_t Broadcaster::Subscribe(std::shared_ptr<Sink> sink, SubscribeRequest req
   // holds some of it, so the answer matches GET /v1/log.
   const uint64_t oldest = source_.first_offset();
   if (request.since + 1 < oldest) {
-    sub->Finish(RenderCompacted(request.since, oldest));
     shared_->compacted.fetch_add(1, std::memory_order_relaxed);
     Metric().compacted.Inc();
+    sub->Finish(RenderCompacted(request.since, oldest));
     std::lock_guard lk(shared_->mu);
     shared_->subscribers.erase(id);
     return id;
@@ -276,9 +276,10 @@ void Broadcaster::DispatchLoop() {
   };
   auto cut_off = [&](Subscriber& sub) {
     const uint64_t resume = sub.cursor() - 1;
-    sub.Finish(RenderGap(resume, ring.next() - 1));
+    // Counted before the gap is queued: a client that has read it sees it counted.
     s.slow_disconnects.fetch_add(1, std::memory_order_relaxed);
     Metric().slow.Inc();
+    sub.Finish(RenderGap(resume, ring.next() - 1));
     spdlog::info("change stream {}: too slow, disconnected with gap at offset {} (head {})", sub.id(), resume,
                  ring.next() - 1);
   };
