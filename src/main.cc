@@ -33,6 +33,7 @@
 #include "sql/sql_database.h"
 #include "stream/broadcaster.h"
 #include "stream/engine_source.h"
+#include "util/task_pool.h"
 
 extern char** environ;
 
@@ -157,7 +158,11 @@ int main(int argc, char** argv) {
   broadcaster->Start();
   api::BackupArchiver archiver;
   http::AddBuiltinRoutes(router, [eng = engine.get()] { return eng->WriteHealth(); });
-  api::RegisterRoutes(router, api::ApiContext{engine.get(), &config, sql_db.get(), broadcaster.get(), &archiver});
+  // Handlers that may block (SQL statements, snapshots) run here, not on the
+  // I/O threads: a thread per SQLite connection (the readers and the writer).
+  TaskPool blocking("kissvdb-block", sql_db ? sql_db->options().read_connections + 1 : 1);
+  api::RegisterRoutes(router, api::ApiContext{engine.get(), &config, sql_db.get(), broadcaster.get(), &archiver,
+                                              &blocking});
 
   http::HttpServer server(http::ServerOptions::FromConfig(config), std::move(router), std::move(auth));
   if (Status st = server.Start(); !st.ok()) return Fail(1, st.message());
@@ -172,6 +177,7 @@ int main(int argc, char** argv) {
   spdlog::info("received signal {}; stopping", signal_number);
 
   server.Stop();
+  blocking.Stop();  // runs what was queued (its answers go nowhere now)
   archiver.Stop();
   // Streams are closed; the broadcaster's threads read the log, so they stop
   // before the engine closes (its listener then drops later batches).

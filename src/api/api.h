@@ -8,6 +8,9 @@
 #include "kissvdb/config.h"
 #include "kissvdb/engine.h"
 
+namespace kissvdb {
+class TaskPool;
+}  // namespace kissvdb
 namespace kissvdb::sql {
 class SqlDatabase;
 }  // namespace kissvdb::sql
@@ -25,6 +28,9 @@ struct ApiContext {
   sql::SqlDatabase* sql = nullptr;  // null when sqlite_enabled=false (routes answer 404 not_enabled)
   stream::Broadcaster* broadcaster = nullptr;  // the change stream (GET /v1/stream); null = 503
   BackupArchiver* archiver = nullptr;          // backup downloads; null = 503
+  // Runs the routes that may block (SQL, snapshots) off the I/O threads
+  // (util/task_pool.h); null runs them on the I/O thread.
+  TaskPool* blocking = nullptr;
 };
 
 // Registers every /v1 model route (the built-in health/metrics routes are

@@ -1,6 +1,9 @@
 // The route table: every /v1 model route, its handler, and whether it
 // writes, in one place (the Redis command-table idea). Health and metrics
 // are registered by http/builtin_routes.cc.
+#include <set>
+#include <string_view>
+
 #include "api/admin_routes.h"
 #include "api/api.h"
 #include "api/auth_routes.h"
@@ -9,6 +12,7 @@
 #include "api/stream_routes.h"
 #include "api/vector_routes.h"
 #include "api/web_routes.h"
+#include "http/offload.h"
 
 namespace kissvdb::api {
 
@@ -70,13 +74,19 @@ void RegisterRoutes(http::Router& router, const ApiContext& ctx) {
       {Verb::get, "/v1/admin/backups", "admin.backups.list", false, ListBackups},
       {Verb::get, "/v1/admin/backups/{name}", "admin.backups.download", false, DownloadBackup},
   };
+  // Handlers that may block for long (a SQLite statement, its fsync or lock
+  // wait, up to the statement timeout; a snapshot's file copies) run on
+  // ctx.blocking, so that they never stall an I/O thread's other connections.
+  static const std::set<std::string_view> kBlocking = {"sql.query", "sql.exec", "sql.transaction",
+                                                       "admin.snapshot"};
   for (const Entry& e : kRoutes) {
     http::RouteInfo info;
     info.name = e.name;
     info.writes = e.writes;
     auto handler = e.handler;
-    router.Add(e.method, e.pattern, info,
-               [ctx, handler](Request& req, const Responder& res) { handler(ctx, req, res); });
+    http::Handler run = [ctx, handler](Request& req, const Responder& res) { handler(ctx, req, res); };
+    if (kBlocking.count(e.name) > 0) run = http::Offload(ctx.blocking, e.name, std::move(run));
+    router.Add(e.method, e.pattern, info, std::move(run));
   }
   RegisterWebRoutes(router);  // "/", "/docs", "/openapi.*", "/assets/*" (web.cc)
 }

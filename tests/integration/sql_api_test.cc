@@ -2,7 +2,9 @@
 // change event, durability across kill -9, and the disabled mode.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <thread>
+#include <vector>
 
 #include "test_client.h"
 
@@ -80,6 +82,44 @@ TEST_F(SqlApiTest, WritesAreAnnouncedOnTheLogAndSurviveKill) {
   ASSERT_TRUE(server_.Start()) << server_.output();
   client_ = server_.Client();
   EXPECT_EQ(Query("SELECT body FROM notes").json["rows"][0]["body"], "kept");
+}
+
+// SQL statements run on their own threads: statements that run until the
+// statement timeout, more of them than there are I/O threads, do not stop
+// the server from answering health checks, KV requests and other SQL.
+TEST(SqlOffIoThreadsTest, LongStatementsDoNotStallOtherRequests) {
+  TestServerOptions options;
+  options.args = {"--io-threads", "2"};
+  TestServer server(options);
+  ASSERT_TRUE(server.Start()) << server.output();
+  auto client = server.Client();
+  ASSERT_EQ(client->Post("/v1/sql/exec", {{"sql", "CREATE TABLE t(x)"}}).status, 200);
+
+  constexpr int kLong = 4;  // one per SQLite read connection, twice the I/O threads
+  std::atomic<int> running{kLong};
+  std::vector<int> statuses(kLong, 0);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kLong; ++i) {
+    threads.emplace_back([&, i] {
+      auto c = server.Client();
+      statuses[i] =
+          c->Post("/v1/sql/query", {{"sql", "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c) "
+                                            "SELECT count(*) FROM c"}})
+              .status;
+      running.fetch_sub(1);
+    });
+  }
+  // Let the statements start; they run until the statement timeout (5 s).
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  ASSERT_EQ(running.load(), kLong);
+  EXPECT_EQ(server.Client(false)->Get("/v1/health").status, 200);
+  EXPECT_EQ(client->Put("/v1/state/k", {{"value", 1}}).status, 200);
+  EXPECT_EQ(client->Get("/v1/state/k").json["value"], 1);
+  EXPECT_EQ(client->Post("/v1/sql/exec", {{"sql", "INSERT INTO t VALUES (1)"}}).status, 200);
+  EXPECT_EQ(running.load(), kLong) << "every request above was answered while the long statements ran";
+  for (auto& t : threads) t.join();
+  for (int st : statuses) EXPECT_EQ(st, 408);
+  EXPECT_EQ(client->Post("/v1/sql/query", {{"sql", "SELECT count(*) AS n FROM t"}}).json["rows"][0]["n"], 1);
 }
 
 TEST(SqlDisabledTest, RoutesAnswerNotEnabled) {

@@ -16,6 +16,7 @@
 
 #include "../../integration/http_client.h"
 #include "http/builtin_routes.h"
+#include "http/offload.h"
 #include "util/metrics.h"
 
 namespace kissvdb::http {
@@ -75,6 +76,7 @@ class TestServer {
   }
 
   void Stop() { server_->Stop(); }
+  void StopPool() { pool_.Stop(); }
   uint16_t port() const { return server_->port(); }
   std::unique_ptr<HttpClient> Client(bool token = true) {
     return std::make_unique<HttpClient>(port(), token ? kKey : "");
@@ -136,6 +138,26 @@ class TestServer {
         res.Send(Response::Ok({{"slept_ms", ms}, {"tag", tag}}));
       });
     });
+    // Offloaded to pool_: says which thread ran it and what it read.
+    r.Add(Verb::post, "/off/echo", {.name = "off.echo"},
+          Offload(&pool_, "off.echo", [](Request& req, const Responder& res) {
+            char name[16] = {};
+            pthread_getname_np(pthread_self(), name, sizeof(name));
+            auto body = req.JsonBody();
+            if (!body.ok()) return res.Error(body.status());
+            res.Send(Response::Ok({{"got", body.value()},
+                                   {"thread", name},
+                                   {"q", req.query_or("q", "")},
+                                   {"content_type", std::string(req.header("Content-Type"))}}));
+          }));
+    r.Add(Verb::get, "/off/throw/json", {.name = "off.throw.json"},
+          Offload(&pool_, "off.throw.json", [](Request&, const Responder&) {
+            Json j = 1;
+            (void)j.get<std::string>();
+          }));
+    r.Add(Verb::get, "/off/throw/std", {.name = "off.throw.std"},
+          Offload(&pool_, "off.throw.std",
+                  [](Request&, const Responder&) { throw std::runtime_error("secret detail /etc/x"); }));
     // Three events, then Close().
     r.Add(Verb::get, "/stream", {.name = "stream"}, [this](Request&, const Responder& res) {
       Response head;
@@ -159,6 +181,8 @@ class TestServer {
     });
   }
 
+  // Declared before server_, so it outlives it.
+  TaskPool pool_{"test-pool", 2};
   std::unique_ptr<HttpServer> server_;
   std::mutex mu_;
   std::vector<std::thread> threads_;
@@ -311,6 +335,48 @@ TEST(ServerTest, AsyncAnswerFromAnotherThread) {
   ASSERT_EQ(r.status, 200) << r.error;
   EXPECT_EQ(r.json["slept_ms"], 50);
   EXPECT_FALSE(r.header("date").empty());
+}
+
+TEST(ServerTest, OffloadedHandlersRunOnThePool) {
+  TestServer s;
+  auto c = s.Client();
+  HttpResponse r = c->Post("/off/echo?q=x", Json{{"a", 1}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.json["got"], Json({{"a", 1}}));
+  EXPECT_EQ(r.json["thread"], "test-pool");
+  EXPECT_EQ(r.json["q"], "x");
+  EXPECT_EQ(r.json["content_type"], "application/json");
+  // The request is a copy: pipelined requests on one connection, offloaded
+  // and not, each see their own body and come back in order.
+  std::string pipelined;
+  for (int i = 0; i < 3; ++i) {
+    const std::string body = "{\"i\":" + std::to_string(i) + "}";
+    pipelined += "POST /off/echo HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer k\r\n"
+                 "Content-Type: application/json\r\nContent-Length: " +
+                 std::to_string(body.size()) + "\r\n\r\n" + body;
+    pipelined += Req("/items/" + std::to_string(i));
+  }
+  ASSERT_TRUE(c->Write(pipelined));
+  for (int i = 0; i < 3; ++i) {
+    HttpResponse echo = c->ReadResponse();
+    ASSERT_EQ(echo.status, 200) << echo.error << echo.body;
+    EXPECT_EQ(echo.json["got"], Json({{"i", i}}));
+    HttpResponse item = c->ReadResponse();
+    EXPECT_EQ(item.json["id"], std::to_string(i));
+  }
+  // Exceptions are answered as on the I/O thread.
+  r = c->Get("/off/throw/json");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(r.json["message"], "type must be string, but is number");
+  r = c->Get("/off/throw/std");
+  EXPECT_EQ(r.status, 500);
+  EXPECT_EQ(r.body.find("secret"), std::string::npos);
+  // A stopped pool answers 503.
+  s.StopPool();
+  r = c->Post("/off/echo", Json{{"a", 1}});
+  EXPECT_EQ(r.status, 503);
+  EXPECT_EQ(r.json["error"], "unavailable");
+  EXPECT_EQ(c->connects(), 1);
 }
 
 // ---- Connection handling ----
