@@ -1,4 +1,6 @@
 // /v1/sql/*: parse the body, run it on the SqlDatabase, render the result.
+#include <chrono>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -6,6 +8,7 @@
 #include "api/json_args.h"
 #include "api/sql_routes.h"
 #include "sql/sql_database.h"
+#include "util/task_pool.h"
 
 namespace kissvdb::api {
 
@@ -40,6 +43,17 @@ Result<sql::SqlStatement> ParseSingle(Request& req) {
   return ParseStatement(*body, "");
 }
 
+// How long /v1/sql/query may run on an I/O thread before it moves to the
+// blocking pool (see SqlQuery).
+constexpr std::chrono::microseconds kInlineQueryBudget{500};
+
+
+void SendRows(const Responder& res, Result<sql::QueryResult> result) {
+  if (!result.ok()) return res.Error(result.status());
+  res.Send(http::Response::Ok(
+      Json{{"rows", std::move(result->rows)}, {"columns", sql::ColumnsJson(result->columns)}}));
+}
+
 }  // namespace
 
 void SqlQuery(const ApiContext& ctx, Request& req, const Responder& res) {
@@ -47,10 +61,18 @@ void SqlQuery(const ApiContext& ctx, Request& req, const Responder& res) {
   if (db == nullptr) return res.Error(NotEnabled());
   auto statement = ParseSingle(req);
   if (!statement.ok()) return res.Error(statement.status());
-  auto result = db->Query(statement->sql, statement->params);
-  if (!result.ok()) return res.Error(result.status());
-  res.Send(http::Response::Ok(
-      Json{{"rows", std::move(result->rows)}, {"columns", sql::ColumnsJson(result->columns)}}));
+  if (ctx.blocking == nullptr) return SendRows(res, db->Query(statement->sql, statement->params));
+  // On the I/O thread, a query may run only as long as a vector search does:
+  // a point SELECT answers here, without a hand-off to another thread (a
+  // third of its throughput); a longer one, or one that finds every read
+  // connection busy, starts again on the blocking pool, which may wait.
+  if (auto quick = db->TryQuery(statement->sql, statement->params, kInlineQueryBudget)) {
+    return SendRows(res, std::move(*quick));
+  }
+  auto owned = std::make_shared<sql::SqlStatement>(std::move(statement.value()));
+  const bool queued =
+      ctx.blocking->Submit([db, owned, res] { SendRows(res, db->Query(owned->sql, owned->params)); });
+  if (!queued) res.Error(Status::Unavailable("the server is shutting down"));
 }
 
 void SqlExec(const ApiContext& ctx, Request& req, const Responder& res) {

@@ -243,15 +243,20 @@ void Connection::RecordSeen(Statement& stmt) {
   entry.schema_change = entry.schema_change || seen_schema_change_;
 }
 
-void Connection::StartTimer() {
+void Connection::StartTimer(std::optional<std::chrono::steady_clock::time_point> give_up_at) {
   timed_out_ = false;
+  gave_up_ = false;
+  give_up_at_ = give_up_at;
   deny_reason_.clear();
   if (timeout_ms_ == 0) return;
   timer_active_ = true;
   deadline_ = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms_);
 }
 
-void Connection::StopTimer() { timer_active_ = false; }
+void Connection::StopTimer() {
+  timer_active_ = false;
+  give_up_at_.reset();
+}
 
 Status Connection::Control(const char* sql) {
   auth_mode_ = AuthMode::kInternalControl;
@@ -313,7 +318,13 @@ int Connection::OnAuthorize(void* self, int action, const char* a1, const char* 
 
 int Connection::OnProgress(void* self) {
   auto* conn = static_cast<Connection*>(self);
-  if (conn->timer_active_ && std::chrono::steady_clock::now() >= conn->deadline_) {
+  if (!conn->timer_active_ && !conn->give_up_at_) return 0;
+  const auto now = std::chrono::steady_clock::now();
+  if (conn->give_up_at_ && now >= *conn->give_up_at_) {
+    conn->gave_up_ = true;
+    return 1;
+  }
+  if (conn->timer_active_ && now >= conn->deadline_) {
     conn->timed_out_ = true;
     return 1;
   }

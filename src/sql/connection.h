@@ -18,6 +18,7 @@
 #include <chrono>
 #include <list>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -63,8 +64,11 @@ class Connection {
   void RecordSeen(Statement& stmt);
 
   // The time limit covers everything from StartTimer() to StopTimer().
-  void StartTimer();
+  // With `give_up_at`, the statement is also interrupted at that moment, and
+  // gave_up() says so (the caller runs it again elsewhere, without that).
+  void StartTimer(std::optional<std::chrono::steady_clock::time_point> give_up_at = std::nullopt);
   void StopTimer();
+  bool gave_up() const { return gave_up_; }
 
   // Runs BEGIN IMMEDIATE / COMMIT / ROLLBACK (the authorizer refuses these
   // from clients).
@@ -134,6 +138,8 @@ class Connection {
   bool timer_active_ = false;
   bool timed_out_ = false;
   std::chrono::steady_clock::time_point deadline_;
+  std::optional<std::chrono::steady_clock::time_point> give_up_at_;
+  bool gave_up_ = false;
 
   // Authorizer state for the statement being prepared or run.
   AuthMode auth_mode_ = AuthMode::kClient;

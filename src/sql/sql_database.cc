@@ -33,6 +33,15 @@ class ReadPool {
     std::unique_ptr<Connection> conn_;
   };
 
+  // A free connection now, or null: never waits.
+  std::unique_ptr<Lease> TryAcquire() {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (free_.empty()) return nullptr;
+    std::unique_ptr<Connection> conn = std::move(free_.back());
+    free_.pop_back();
+    return std::make_unique<Lease>(this, std::move(conn));
+  }
+
   Lease Acquire() {
     std::unique_lock<std::mutex> lock(mu_);
     cv_.wait(lock, [this] { return !free_.empty(); });
@@ -62,7 +71,11 @@ Status TooLarge(const std::string& what) {
 }
 
 // Runs one read-only statement on `conn` and collects its rows.
-Result<QueryResult> RunQuery(Connection& conn, std::string_view sql, const Json& params, const SqlOptions& options) {
+// With `give_up_at`, stops at that moment and sets *gave_up (the result is
+// then an error to drop: the caller runs the query again elsewhere).
+Result<QueryResult> RunQuery(Connection& conn, std::string_view sql, const Json& params, const SqlOptions& options,
+                             std::optional<std::chrono::steady_clock::time_point> give_up_at = std::nullopt,
+                             bool* gave_up = nullptr) {
   auto stmt = conn.Prepare(sql);
   if (!stmt.ok()) return stmt.status();
   if (!stmt->readonly()) {
@@ -88,7 +101,7 @@ Result<QueryResult> RunQuery(Connection& conn, std::string_view sql, const Json&
   };
 
   size_t bytes = 2;
-  conn.StartTimer();
+  conn.StartTimer(give_up_at);
   Status failed;
   while (true) {
     auto row = conn.Step(*stmt);
@@ -113,7 +126,14 @@ Result<QueryResult> RunQuery(Connection& conn, std::string_view sql, const Json&
       break;
     }
     result.rows.push_back(std::move(obj));
+    // Many quick steps are not seen by the progress handler: look here too.
+    if (give_up_at && std::chrono::steady_clock::now() >= *give_up_at) {
+      failed = Status(Code::kRequestTimeout, "gave up");
+      if (gave_up) *gave_up = true;
+      break;
+    }
   }
+  if (gave_up && conn.gave_up()) *gave_up = true;
   conn.StopTimer();
   if (!failed.ok()) return failed;
   return result;
@@ -176,6 +196,17 @@ Result<QueryResult> SqlDatabase::Query(std::string_view sql, const Json& params)
   }
   std::lock_guard<std::mutex> lock(write_mu_);
   return RunQuery(*writer_, sql, params, options_);
+}
+
+std::optional<Result<QueryResult>> SqlDatabase::TryQuery(std::string_view sql, const Json& params,
+                                                         std::chrono::microseconds budget) {
+  if (!readers_) return std::nullopt;
+  std::unique_ptr<ReadPool::Lease> lease = readers_->TryAcquire();
+  if (!lease) return std::nullopt;
+  bool gave_up = false;
+  auto result = RunQuery(**lease, sql, params, options_, std::chrono::steady_clock::now() + budget, &gave_up);
+  if (gave_up) return std::nullopt;
+  return result;
 }
 
 Result<ExecResult> SqlDatabase::ExecLocked(std::string_view sql, const Json& params, std::vector<std::string>* tables,

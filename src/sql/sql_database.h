@@ -36,6 +36,7 @@
 // Thread safety: all public methods may be called from any thread.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -117,6 +118,14 @@ class SqlDatabase {
 
   // Runs one read-only statement and returns its rows.
   Result<QueryResult> Query(std::string_view sql, const Json& params);
+
+  // Query, if it can be done at once and quickly: nullopt (nothing done)
+  // when no read connection is free or the query needs more than `budget`
+  // (it is interrupted then). For callers that must not block, such as an
+  // HTTP I/O thread: a point SELECT answers there, anything longer is run
+  // again with Query on a thread that may wait.
+  std::optional<Result<QueryResult>> TryQuery(std::string_view sql, const Json& params,
+                                              std::chrono::microseconds budget);
 
   // Runs one statement that may write. A read-only statement that returns
   // rows (SELECT) is refused: use Query. Rows from RETURNING are discarded.

@@ -492,6 +492,59 @@ TEST_F(SqlTest, ConcurrentReadersWithAWriter) {
   EXPECT_EQ(Scalar("SELECT count(*) FROM t"), kRows);
 }
 
+TEST_F(SqlTest, TryQueryAnswersQuickQueriesAndGivesUpOnTheRest) {
+  SqlOptions o = Options();
+  o.read_connections = 2;
+  o.statement_timeout_ms = 2000;
+  Open(o);
+  Exec("CREATE TABLE t(a)");
+  Exec("INSERT INTO t VALUES (1), (2), (3)");
+  constexpr auto kBudget = std::chrono::milliseconds(5);
+  // Quick: answered, errors included (they are answers too).
+  auto quick = db_->TryQuery("SELECT a FROM t WHERE a = ?", Json::array({2}), kBudget);
+  ASSERT_TRUE(quick.has_value());
+  ASSERT_TRUE(quick->ok()) << quick->status().ToString();
+  EXPECT_EQ((*quick)->rows, Json::parse(R"([{"a":2}])"));
+  auto refused = db_->TryQuery("DELETE FROM t", nullptr, kBudget);
+  ASSERT_TRUE(refused.has_value());
+  ErrorOf(*refused, Code::kInvalidArgument);
+
+  // Long, in the VM: interrupted at the budget, far before the timeout.
+  const char* kRunaway = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c) SELECT count(*) FROM c";
+  auto start = std::chrono::steady_clock::now();
+  EXPECT_FALSE(db_->TryQuery(kRunaway, nullptr, kBudget).has_value());
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(1500));
+  // Long because of many rows, each quick to step: also given up.
+  start = std::chrono::steady_clock::now();
+  EXPECT_FALSE(db_->TryQuery("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c LIMIT 10000) "
+                             "SELECT x, printf('%0500d', x) AS pad FROM c",
+                             nullptr, std::chrono::microseconds(1))
+                   .has_value());
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(1500));
+  // The connections are fine afterwards.
+  EXPECT_EQ(Scalar("SELECT count(*) FROM t"), 3);
+
+  // Every read connection busy: gives up at once, without waiting.
+  std::vector<std::thread> busy;
+  std::atomic<int> done{0};
+  for (int i = 0; i < 2; ++i) {
+    busy.emplace_back([&] {
+      ErrorOf(db_->Query(kRunaway, nullptr), Code::kRequestTimeout);
+      done++;
+    });
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_FALSE(db_->TryQuery("SELECT 1", nullptr, std::chrono::seconds(10)).has_value());
+  EXPECT_EQ(done.load(), 0) << "TryQuery did not wait for a connection";
+  for (auto& t : busy) t.join();
+
+  // Without read connections (queries share the writer's lock): never tried.
+  SqlOptions none = Options();
+  none.read_connections = 0;
+  Open(none);
+  EXPECT_FALSE(db_->TryQuery("SELECT 1", nullptr, kBudget).has_value());
+}
+
 TEST_F(SqlTest, WorksWithoutReadConnections) {
   SqlOptions o = Options();
   o.read_connections = 0;
