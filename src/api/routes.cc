@@ -77,7 +77,8 @@ void RegisterRoutes(http::Router& router, const ApiContext& ctx) {
   // Handlers that may block for long (a SQLite write, its fsync or lock
   // wait, up to the statement timeout; a snapshot's file copies) run on
   // ctx.blocking, so that they never stall an I/O thread's other connections.
-  // sql.query moves there by itself when it is not quick (api/sql.cc).
+  // sql.query moves there by itself when it is not quick (api/sql.cc), and
+  // so do exact and large batch vector searches (api/vector.cc).
   static const std::set<std::string_view> kBlocking = {"sql.exec", "sql.transaction", "admin.snapshot"};
   for (const Entry& e : kRoutes) {
     http::RouteInfo info;

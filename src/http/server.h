@@ -9,8 +9,9 @@
 // its handler 20 us or more to compute (a vector search) is written after
 // the handlers already queued on the io_context, so a client with many
 // connections wakes once for several answers (bench/NOTES.md §3).
-// Handlers that may block (SQL, snapshots) are wrapped with Offload
-// (http/offload.h) and run on a TaskPool, never on an io thread.
+// Handlers that may block (SQL writes, snapshots) are wrapped with Offload
+// (http/offload.h) and run on a TaskPool, never on an io thread; SQL
+// queries and vector searches move there when they would take long.
 //
 // Connection limit: at most max_connections sessions (lingering and
 // streaming ones included). A connection beyond it is accepted and closed

@@ -81,6 +81,30 @@ TEST_F(VectorApiTest, SearchFiltersAndMeta) {
   EXPECT_EQ(client_->Post("/v1/vector/none/search", {{"vector", {1, 0, 0}}}).status, 404);
 }
 
+// Exact searches and batches of more than 32 run on the blocking pool:
+// the same answers and errors as on the I/O thread.
+TEST_F(VectorApiTest, LongSearchesAnswerFromThePool) {
+  Seed();
+  json queries = json::array();
+  std::vector<json> singles;
+  for (int i = 0; i < 40; ++i) {
+    json q = {{"vector", {i % 3 == 0 ? 1 : 0, i % 3 == 1 ? 1 : 0, i % 3 == 2 ? 1 : 0}}, {"k", 2}};
+    if (i == 7) q["exact"] = true;
+    queries.push_back(q);
+    singles.push_back(client_->Post("/v1/vector/docs/search", q).json);
+  }
+  auto batch = client_->Post("/v1/vector/docs/search_batch", {{"queries", queries}});
+  ASSERT_EQ(batch.status, 200) << batch.body;
+  ASSERT_EQ(batch.json["results"].size(), 40u);
+  for (size_t i = 0; i < 40; ++i) EXPECT_EQ(batch.json["results"][i], singles[i]) << i;
+  auto missing = client_->Post("/v1/vector/none/search", {{"vector", {1, 0, 0}}, {"exact", true}});
+  EXPECT_EQ(missing.status, 404) << missing.body;
+  auto bad_dim = client_->Post("/v1/vector/docs/search_batch", {{"queries", {{{"vector", {1, 0, 0}}, {"exact", true}},
+                                                                             {{"vector", {1, 0}}, {"exact", true}}}}});
+  EXPECT_EQ(bad_dim.json["error"], "dim_mismatch");
+  EXPECT_NE(bad_dim.json["message"].get<std::string>().find("queries[1]"), std::string::npos) << bad_dim.body;
+}
+
 TEST_F(VectorApiTest, SingleWritesAndGet) {
   Seed();
   EXPECT_EQ(client_->Post("/v1/vector/docs/add", {{"id", "d"}, {"vector", {0, 0, 1}}}).json, (json{{"ok", true}}));
