@@ -115,12 +115,16 @@ struct DocQuery {
   std::optional<DocSort> sort;
   std::string cursor;  // next_cursor of the previous page; "" = first page
   uint32_t limit = 20;
+  // Give up after examining this many documents (plus index entries read):
+  // the page then has gave_up set and nothing else (0 = no limit).
+  uint64_t give_up_after = 0;
 };
 
 struct DocPage {
   std::vector<DocItem> documents;
   std::string next_cursor;  // "" on the last page
   Json plan;                // find: {"used": "index"|"scan", ..., "examined": n}
+  bool gave_up = false;     // find stopped at DocQuery::give_up_after
 };
 
 struct DocCollectionInfo {

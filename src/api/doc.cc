@@ -4,6 +4,7 @@
 
 #include "api/doc_routes.h"
 #include "api/json_args.h"
+#include "util/task_pool.h"
 
 namespace kissvdb::api {
 
@@ -114,6 +115,15 @@ Result<std::optional<DocSort>> ParseSort(const Json& body) {
   return std::optional<DocSort>(std::move(sort));
 }
 
+// How much a find may read on an I/O thread (documents examined plus index
+// entries), about a millisecond; FindDocs runs a bigger one on the pool.
+constexpr uint64_t kInlineFindWork = 1000;
+
+void SendFound(const Responder& res, Result<DocPage> page) {
+  if (!page.ok()) return res.Error(page.status());
+  res.Send(PageResponse(*page, /*with_plan=*/true));
+}
+
 }  // namespace
 
 void ListDocCollections(const ApiContext& ctx, Request& req, const Responder& res) {
@@ -164,9 +174,16 @@ void FindDocs(const ApiContext& ctx, Request& req, const Responder& res) {
     if (!cursor->is_string()) return res.Error(Status::InvalidArgument("cursor must be a string"));
     q.cursor = cursor->get<std::string>();
   }
+  if (ctx.blocking == nullptr) return SendFound(res, ctx.engine->FindDocs(q));
+  // On the I/O thread only while it is cheap (an index lookup, a short
+  // scan); a find that reads more starts again on the blocking pool.
+  q.give_up_after = kInlineFindWork;
   auto page = ctx.engine->FindDocs(q);
-  if (!page.ok()) return res.Error(page.status());
-  res.Send(PageResponse(*page, /*with_plan=*/true));
+  if (!page.ok() || !page->gave_up) return SendFound(res, std::move(page));
+  q.give_up_after = 0;
+  const bool queued = ctx.blocking->Submit(
+      [engine = ctx.engine, q = std::move(q), res] { SendFound(res, engine->FindDocs(q)); });
+  if (!queued) res.Error(Status::Unavailable("the server is shutting down"));
 }
 
 void GetDoc(const ApiContext& ctx, Request& req, const Responder& res) {

@@ -101,6 +101,7 @@ class Finder {
       : store_(store), txn_(txn), req_(req), out_(out) {}
 
   Status Run();
+  bool gave_up() const { return gave_up_; }
 
  private:
   // Receives candidate ids in id order; `record` is the stored value when
@@ -128,6 +129,12 @@ class Finder {
   // filter (or want_doc) needed it.
   Status Evaluate(std::string_view id, const std::string_view* record, bool want_doc, bool* match,
                   uint64_t* revision, std::string_view* json, Json* doc);
+  // True (and gave_up_ set) once the work done reaches req_.give_up_after.
+  bool Spent() {
+    if (req_.give_up_after == 0 || examined_ + index_entries_ < req_.give_up_after) return false;
+    gave_up_ = true;
+    return true;
+  }
   // Adds a match to the page; false once the page is full (limit+1 seen).
   bool Accept(std::string_view id, uint64_t revision, std::string_view json, std::string_view sort_key);
 
@@ -149,7 +156,11 @@ class Finder {
   uint64_t examined_ = 0;
   uint64_t index_entries_ = 0;
   std::string range_note_;
+  bool gave_up_ = false;
 };
+
+// What a Finder returns when it reaches req_.give_up_after (see Spent()).
+Status GaveUp() { return Status(Code::kRequestTimeout, "find reached its work budget"); }
 
 Result<FieldStats> Finder::StatsOf(const std::string& field) {
   return store_.Stats(txn_, req_.collection, field);
@@ -350,6 +361,7 @@ Result<bool> Finder::CollectRange(const Range& r) {
     std::string_view value = rest.substr(0, n);
     if (static_cast<uint8_t>(value[0]) != r.type || r.AboveHi(value)) break;
     ++index_entries_;
+    if (Spent()) return GaveUp();
     if (r.BelowLo(value)) continue;  // equal to a strict lower bound
     if (range_ids_.size() >= cap) {
       range_ids_.clear();
@@ -398,6 +410,7 @@ Status Finder::Evaluate(std::string_view id, const std::string_view* record, boo
     *json = (*rec)->json;
   }
   ++examined_;
+  if (Spent()) return GaveUp();
   const bool filtered = req_.compiled != nullptr && !req_.compiled->MatchesAll();
   if (filtered || want_doc) {
     *doc = Json::parse(*json, nullptr, /*allow_exceptions=*/false);
@@ -570,7 +583,13 @@ Status Finder::Run() {
 Status Find(const DocStore& store, const kv::Txn& txn, const FindRequest& request, FindResult* result) {
   if (request.limit == 0) return Status::InvalidArgument("limit must be at least 1");
   Finder finder(store, txn, request, result);
-  return finder.Run();
+  Status st = finder.Run();
+  if (finder.gave_up()) {
+    *result = FindResult();
+    result->gave_up = true;
+    return Status::OK();
+  }
+  return st;
 }
 
 }  // namespace kissvdb::doc

@@ -48,6 +48,10 @@ struct FindRequest {
   std::optional<SortSpec> sort;
   std::string cursor;         // "" = first page
   uint32_t limit = 20;        // >= 1
+  // Stop once this many documents were examined plus index entries read,
+  // and return nothing but gave_up (0 = no limit): for a caller that must
+  // not block long and will run the query again elsewhere.
+  uint64_t give_up_after = 0;
 };
 
 struct FoundDoc {
@@ -62,6 +66,7 @@ struct FindResult {
   // {"used": "index"|"scan", "field"?, "op"?: "eq"|"in"|"range"|"sort",
   //  "sort"?: "index"|"memory", "examined": n, "index_entries"?: n}
   Json plan;
+  bool gave_up = false;  // stopped at give_up_after: docs and cursor are empty
 };
 
 // REQUIRES: `txn` is a read transaction (candidates point into the map

@@ -106,10 +106,16 @@ Result<DocPage> EngineImpl::FindDocs(const DocQuery& query) const {
   if (query.sort) req.sort = doc::SortSpec{query.sort->field, query.sort->descending};
   req.cursor = query.cursor;
   req.limit = std::clamp<uint32_t>(query.limit, 1, config_.limits.max_doc_find);
+  req.give_up_after = query.give_up_after;
   auto txn = kv::Txn::Begin(*env_, /*read_only=*/true);
   if (!txn.ok()) return txn.status();
   doc::FindResult found;
   KISSVDB_RETURN_IF_ERROR(doc::Find(materializer_->docs(), *txn, req, &found));
+  if (found.gave_up) {
+    DocPage page;
+    page.gave_up = true;
+    return page;
+  }
   return ToPage(std::move(found));
 }
 

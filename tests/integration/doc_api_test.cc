@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <set>
+#include <thread>
+#include <vector>
 
 #include "test_client.h"
 
@@ -159,6 +161,39 @@ TEST_F(DocApiTest, FindFilterSortLimitCursorPlan) {
                           {{"sort", {{"field", "n"}}}, {"cursor", first.json["next_cursor"]}})
                 .status,
             400);
+}
+
+// A find that reads more than ~1,000 documents runs again on the blocking
+// pool: the same answer as a cheap one, with the plan of the whole run.
+TEST_F(DocApiTest, LongFindAnswersFromThePool) {
+  constexpr int kDocs = 1200, kThreads = 8;
+  std::vector<std::thread> writers;
+  for (int t = 0; t < kThreads; ++t) {
+    writers.emplace_back([&, t] {
+      auto c = server_.Client();
+      for (int i = t; i < kDocs; i += kThreads) {
+        ASSERT_EQ(c->Put("/v1/doc/many/d" + std::to_string(10000 + i), {{"i", i}, {"odd", i % 2}}).status, 200);
+      }
+    });
+  }
+  for (auto& w : writers) w.join();
+  // $or defeats the index: a scan of every document.
+  auto r = client_->Post("/v1/doc/many/find",
+                         {{"filter", {{"$or", {{{"i", {{"$gte", 1190}}}}}}}}, {"limit", 5}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  ASSERT_EQ(r.json["documents"].size(), 5u) << r.body;
+  EXPECT_EQ(r.json["documents"][0]["id"], "d11190");
+  EXPECT_EQ(r.json["plan"]["used"], "scan");
+  EXPECT_GE(r.json["plan"]["examined"].get<int>(), 1195);
+  auto rest = client_->Post("/v1/doc/many/find", {{"filter", {{"$or", {{{"i", {{"$gte", 1190}}}}}}}},
+                                                  {"limit", 5},
+                                                  {"cursor", r.json["next_cursor"]}});
+  ASSERT_EQ(rest.status, 200) << rest.body;
+  EXPECT_EQ(rest.json["documents"].size(), 5u);
+  EXPECT_EQ(rest.json["documents"][4]["id"], "d11199");
+  // Errors are answered from the pool as well.
+  auto bad = client_->Post("/v1/doc/many/find", {{"filter", {{"$or", {{{"i", 1}}}}}}, {"cursor", "not-a-cursor"}});
+  EXPECT_EQ(bad.status, 400) << bad.body;
 }
 
 TEST_F(DocApiTest, ListCollectionsPagesAndDrop) {

@@ -230,6 +230,45 @@ TEST_F(DocEngineTest, FindWithAndWithoutIndexAgreeOnRandomData) {
   EXPECT_GT(indexed_plans, 50);
 }
 
+// give_up_after bounds the work of a find (how the API keeps long finds off
+// its I/O threads): past it, nothing but gave_up; within it, the same page.
+TEST_F(DocEngineTest, FindGivesUpAtItsWorkBudget) {
+  for (int i = 0; i < 300; ++i) {
+    ASSERT_TRUE(Put("items", "i" + std::to_string(1000 + i), {{"kind", i % 3 ? "book" : "film"}, {"year", i}}).ok());
+  }
+  auto bounded = [&](Json filter, uint64_t budget, std::optional<DocSort> sort = {}, uint32_t limit = 100) {
+    DocQuery q{"items", std::move(filter), std::move(sort), "", limit};
+    q.give_up_after = budget;
+    return engine_->FindDocs(q);
+  };
+  const std::vector<Json> filters = {
+      Json{{"$or", Json::array({Json{{"kind", "film"}}})}},  // a scan
+      Json{{"year", {{"$gte", 10}, {"$lt", 290}}}},           // an index range
+      Json{{"kind", "film"}},                                  // an index lookup
+  };
+  for (const Json& f : filters) {
+    SCOPED_TRACE(f.dump());
+    auto whole = Find("items", f, DocSort{"year", true});
+    ASSERT_TRUE(whole.ok()) << whole.status().ToString();
+    EXPECT_FALSE(whole->gave_up);
+    auto stopped = bounded(f, 20, DocSort{"year", true});
+    ASSERT_TRUE(stopped.ok()) << stopped.status().ToString();
+    EXPECT_TRUE(stopped->gave_up);
+    EXPECT_TRUE(stopped->documents.empty());
+    EXPECT_TRUE(stopped->next_cursor.empty());
+    auto enough = bounded(f, 100000, DocSort{"year", true});
+    ASSERT_TRUE(enough.ok());
+    EXPECT_FALSE(enough->gave_up);
+    EXPECT_EQ(Ids(*enough), Ids(*whole));
+    EXPECT_EQ(enough->next_cursor, whole->next_cursor);
+  }
+  // A first page without a filter reads limit+1 documents: within 20.
+  auto page = bounded(nullptr, 20, std::nullopt, 5);
+  ASSERT_TRUE(page.ok());
+  EXPECT_FALSE(page->gave_up);
+  EXPECT_EQ(page->documents.size(), 5u);
+}
+
 // Keyset cursors: paging while other documents are inserted, rewritten
 // and deleted never skips or repeats one of the documents that stay put.
 TEST_F(DocEngineTest, PagingNeverSkipsOrRepeatsUnderConcurrentWrites) {
