@@ -4,7 +4,7 @@
 
 #include "api/doc_routes.h"
 #include "api/json_args.h"
-#include "util/task_pool.h"
+#include "http/offload.h"
 
 namespace kissvdb::api {
 
@@ -181,9 +181,8 @@ void FindDocs(const ApiContext& ctx, Request& req, const Responder& res) {
   auto page = ctx.engine->FindDocs(q);
   if (!page.ok() || !page->gave_up) return SendFound(res, std::move(page));
   q.give_up_after = 0;
-  const bool queued = ctx.blocking->Submit(
-      [engine = ctx.engine, q = std::move(q), res] { SendFound(res, engine->FindDocs(q)); });
-  if (!queued) res.Error(Status::Unavailable("the server is shutting down"));
+  http::AnswerOnPool(*ctx.blocking, res,
+                     [engine = ctx.engine, q = std::move(q), res] { SendFound(res, engine->FindDocs(q)); });
 }
 
 void GetDoc(const ApiContext& ctx, Request& req, const Responder& res) {

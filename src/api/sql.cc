@@ -7,8 +7,8 @@
 
 #include "api/json_args.h"
 #include "api/sql_routes.h"
+#include "http/offload.h"
 #include "sql/sql_database.h"
-#include "util/task_pool.h"
 
 namespace kissvdb::api {
 
@@ -70,9 +70,7 @@ void SqlQuery(const ApiContext& ctx, Request& req, const Responder& res) {
     return SendRows(res, std::move(*quick));
   }
   auto owned = std::make_shared<sql::SqlStatement>(std::move(statement.value()));
-  const bool queued =
-      ctx.blocking->Submit([db, owned, res] { SendRows(res, db->Query(owned->sql, owned->params)); });
-  if (!queued) res.Error(Status::Unavailable("the server is shutting down"));
+  http::AnswerOnPool(*ctx.blocking, res, [db, owned, res] { SendRows(res, db->Query(owned->sql, owned->params)); });
 }
 
 void SqlExec(const ApiContext& ctx, Request& req, const Responder& res) {

@@ -9,8 +9,8 @@
 #include "api/json_args.h"
 #include "api/vector_body.h"
 #include "api/vector_routes.h"
+#include "http/offload.h"
 #include "util/json_filter.h"
-#include "util/task_pool.h"
 
 namespace kissvdb::api {
 
@@ -216,9 +216,9 @@ void RunSearches(const ApiContext& ctx, std::string collection, Searches searche
     return AnswerSearches(ctx.engine, collection, searches, batch, res);
   }
   auto job = std::make_shared<std::pair<std::string, Searches>>(std::move(collection), std::move(searches));
-  const bool queued = ctx.blocking->Submit(
-      [engine = ctx.engine, job, batch, res] { AnswerSearches(engine, job->first, job->second, batch, res); });
-  if (!queued) res.Error(Status::Unavailable("the server is shutting down"));
+  http::AnswerOnPool(*ctx.blocking, res, [engine = ctx.engine, job, batch, res] {
+    AnswerSearches(engine, job->first, job->second, batch, res);
+  });
 }
 
 }  // namespace

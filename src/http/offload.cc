@@ -42,10 +42,12 @@ Handler Offload(TaskPool* pool, std::string route_name, Handler handler) {
     if (req.raw != nullptr) owned->message = *req.raw;
     owned->request = req;
     owned->request.raw = req.raw != nullptr ? &owned->message : nullptr;
-    const bool queued =
-        pool->Submit([owned, res, name, handler] { RunGuarded(name, handler, owned->request, res); });
-    if (!queued) res.Error(Status::Unavailable("the server is shutting down"));
+    AnswerOnPool(*pool, res, [owned, res, name, handler] { RunGuarded(name, handler, owned->request, res); });
   };
+}
+
+void AnswerOnPool(TaskPool& pool, const Responder& res, std::function<void()> task) {
+  if (!pool.Submit(std::move(task))) res.Error(Status::Unavailable("the server is shutting down"));
 }
 
 }  // namespace kissvdb::http

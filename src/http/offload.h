@@ -9,6 +9,7 @@
 // anything else 500 internal. A pool that has stopped answers 503.
 #pragma once
 
+#include <functional>
 #include <string>
 
 #include "http/request.h"
@@ -19,5 +20,9 @@ namespace kissvdb::http {
 // `pool` must outlive the server's handling of requests; null runs
 // `handler` on the I/O thread as usual.
 Handler Offload(TaskPool* pool, std::string route_name, Handler handler);
+
+// For a handler that moves there itself after a first attempt: queues
+// `task` (which answers through `res`), or answers 503 if the pool stopped.
+void AnswerOnPool(TaskPool& pool, const Responder& res, std::function<void()> task);
 
 }  // namespace kissvdb::http
