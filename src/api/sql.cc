@@ -47,7 +47,6 @@ Result<sql::SqlStatement> ParseSingle(Request& req) {
 // blocking pool (see SqlQuery).
 constexpr std::chrono::microseconds kInlineQueryBudget{500};
 
-
 void SendRows(const Responder& res, Result<sql::QueryResult> result) {
   if (!result.ok()) return res.Error(result.status());
   res.Send(http::Response::Ok(
@@ -62,10 +61,10 @@ void SqlQuery(const ApiContext& ctx, Request& req, const Responder& res) {
   auto statement = ParseSingle(req);
   if (!statement.ok()) return res.Error(statement.status());
   if (ctx.blocking == nullptr) return SendRows(res, db->Query(statement->sql, statement->params));
-  // On the I/O thread, a query may run only as long as a vector search does:
-  // a point SELECT answers here, without a hand-off to another thread (a
-  // third of its throughput); a longer one, or one that finds every read
-  // connection busy, starts again on the blocking pool, which may wait.
+  // On the I/O thread, a query may run only about as long as a vector search:
+  // a point SELECT answers here, without the hand-off to another thread and
+  // back (which cost a third of its throughput); a longer one, or one that
+  // finds every read connection busy, starts again on the blocking pool.
   if (auto quick = db->TryQuery(statement->sql, statement->params, kInlineQueryBudget)) {
     return SendRows(res, std::move(*quick));
   }
