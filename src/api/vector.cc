@@ -11,6 +11,7 @@
 #include "api/vector_routes.h"
 #include "http/offload.h"
 #include "util/json_filter.h"
+#include "util/json_writer.h"
 
 namespace kissvdb::api {
 
@@ -156,10 +157,28 @@ Result<vector::SearchRequest> ParseSearch(const Json& q, std::vector<float>* sto
   return req;
 }
 
-Json HitsJson(const std::vector<vector::SearchHit>& hits) {
-  Json out = Json::array();
-  for (const auto& h : hits) out.push_back(Json{{"id", h.id}, {"score", h.score}, {"meta", h.meta}});
-  return out;
+// Appends {"hits":[{"id":…,"meta":…,"score":…},…]}, the bytes nlohmann
+// would write for the same object (keys in its sorted order). Written by
+// hand: building a Json tree (a map and three strings per hit) and dumping
+// it cost ~3.5% of a search's CPU (~5 µs) under the bench's search load.
+void AppendHits(const std::vector<vector::SearchHit>& hits, std::string* out) {
+  out->append(R"({"hits":[)");
+  for (size_t i = 0; i < hits.size(); ++i) {
+    const auto& h = hits[i];
+    if (i) out->push_back(',');
+    out->append(R"({"id":)");
+    AppendJsonString(h.id, out);
+    out->append(R"(,"meta":)");
+    if (h.meta.is_null()) {
+      out->append("null");
+    } else {
+      out->append(h.meta.dump(-1, ' ', false, Json::error_handler_t::replace));
+    }
+    out->append(R"(,"score":)");
+    AppendJsonNumber(static_cast<double>(h.score), out);
+    out->push_back('}');
+  }
+  out->append("]}");
 }
 
 // A parsed search and what its SearchRequest points to, on the heap so the
@@ -197,17 +216,19 @@ bool TakesLong(const Searches& searches) {
 // {"results": [{"hits"}...]} for a batch.
 void AnswerSearches(Engine* engine, const std::string& collection, const Searches& searches, bool batch,
                     const Responder& res) {
-  Json results = Json::array();
+  http::Response answer;
+  if (batch) answer.body.append(R"({"results":[)");
   for (size_t i = 0; i < searches.size(); ++i) {
     auto hits = engine->SearchVectors(collection, searches[i]->request);
     if (!hits.ok()) {
       if (!batch) return res.Error(hits.status());
       return res.Error(Status(hits.status().code(), "queries[" + std::to_string(i) + "]: " + hits.status().message()));
     }
-    if (!batch) return res.Send(http::Response::Ok(Json{{"hits", HitsJson(*hits)}}));
-    results.push_back(Json{{"hits", HitsJson(*hits)}});
+    if (i) answer.body.push_back(',');
+    AppendHits(*hits, &answer.body);
   }
-  res.Send(http::Response::Ok(Json{{"results", std::move(results)}}));
+  if (batch) answer.body.append("]}");
+  res.Send(std::move(answer));
 }
 
 void RunSearches(const ApiContext& ctx, std::string collection, Searches searches, bool batch,

@@ -105,6 +105,38 @@ TEST_F(VectorApiTest, LongSearchesAnswerFromThePool) {
   EXPECT_NE(bad_dim.json["message"].get<std::string>().find("queries[1]"), std::string::npos) << bad_dim.body;
 }
 
+// Search answers are written by hand (api/vector.cc AppendHits): they must
+// be exactly what nlohmann writes for the same object, with escaped and
+// non-ASCII ids, metadata of every kind, and empty results.
+TEST_F(VectorApiTest, SearchAnswersAreCanonicalJson) {
+  ASSERT_EQ(client_->Post("/v1/vector/odd", {{"dim", 2}, {"metric", "l2"}}).status, 200);
+  json items = json::array();
+  items.push_back({{"id", "quote\"back\\slash"}, {"vector", {0.1, 0.2}}, {"meta", {{"s", "tab\t\u00e9"}, {"n", -0.5}}}});
+  items.push_back({{"id", "caf\u00e9 \u20ac \U0001F600"}, {"vector", {1e-3, 7}}, {"meta", {{"list", {1, "x", nullptr}}}}});
+  items.push_back({{"id", "plain"}, {"vector", {3, 4}}});
+  ASSERT_EQ(client_->Post("/v1/vector/odd/upsert_batch", {{"items", items}}).status, 200);
+  auto canonical = [](const std::string& body) {
+    return json::parse(body).dump(-1, ' ', false, json::error_handler_t::replace);
+  };
+  for (bool meta : {false, true}) {
+    for (const char* path : {"/v1/vector/odd/search", "/v1/vector/odd/search_batch"}) {
+      json q = {{"vector", {0.3, 0.1}}, {"k", 3}, {"include_meta", meta}};
+      auto r = std::string(path).ends_with("batch") ? client_->Post(path, {{"queries", {q, q}}}) : client_->Post(path, q);
+      ASSERT_EQ(r.status, 200) << r.body;
+      EXPECT_EQ(r.body, canonical(r.body));
+      const json& hits = r.json.contains("results") ? r.json["results"][1]["hits"] : r.json["hits"];
+      ASSERT_EQ(hits.size(), 3u) << r.body;
+      EXPECT_EQ(hits[0]["id"], "quote\"back\\slash");
+      EXPECT_EQ(hits[0]["meta"].is_null(), !meta) << r.body;
+    }
+  }
+  auto none = client_->Post("/v1/vector/odd/search", {{"vector", {0, 0}}, {"k", 2}, {"filters", {{"n", 99}}}});
+  ASSERT_EQ(none.status, 200);
+  EXPECT_EQ(none.body, R"({"hits":[]})");
+  auto empty_batch = client_->Post("/v1/vector/odd/search_batch", {{"queries", json::array()}});
+  EXPECT_EQ(empty_batch.body, canonical(empty_batch.body)) << empty_batch.body;
+}
+
 TEST_F(VectorApiTest, SingleWritesAndGet) {
   Seed();
   EXPECT_EQ(client_->Post("/v1/vector/docs/add", {{"id", "d"}, {"vector", {0, 0, 1}}}).json, (json{{"ok", true}}));

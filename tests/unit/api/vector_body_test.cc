@@ -161,6 +161,32 @@ TEST(VectorBodyTest, NumbersMatchNlohmannBitForBit) {
   text += "], \"k\": 10}";
   EXPECT_TRUE(Accepted(text));
   Check(text);
+  // Without spaces: runs of short integers take the tight loop.
+  std::string tight = "{\"vector\":[";
+  for (size_t i = 0; i < nums.size(); ++i) {
+    if (nums[i].size() < 19) tight += (i ? "," : "") + nums[i];
+  }
+  tight += "]}";
+  EXPECT_TRUE(Accepted(tight));
+  Check(tight);
+}
+
+TEST(VectorBodyTest, ShortIntegerRunsAgreeWithNlohmann) {
+  for (const char* text : {
+           R"({"vector":[0,-0,1,-1,255,0,0,7]})", R"({"vector":[123456789,-999999999,1234567890,-1234567890,5]})",
+           R"({"vector":[12345678901234567,1,2]})", R"({"vector":[01,2]})", R"({"vector":[1,00,3]})",
+           R"({"vector":[1,-,2]})", R"({"vector":[-,1]})", R"({"vector":[1,2,]})", R"({"vector":[1,,2]})",
+           R"({"vector":[1,2 ,3, 4,5]})", R"({"vector":[1,2.5,3,4e1,5]})", R"({"vector":[1,2,3)",
+           R"({"vector":[1,2,3)" ",", R"({"vector":[--1,2]})", R"({"vector":[1,-0,-00,2]})", R"({"vector":[9,]})",
+       }) {
+    Check(text);
+  }
+  std::string pixels = "{\"vector\":[";
+  std::mt19937 rng(3);
+  for (int i = 0; i < 784; ++i) pixels += (i ? "," : "") + std::to_string(rng() % 256);
+  pixels += "],\"k\":10}";
+  EXPECT_TRUE(Accepted(pixels));
+  Check(pixels);
 }
 
 TEST(VectorBodyTest, AgreesWithNlohmannOnEdgeCases) {

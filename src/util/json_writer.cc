@@ -1,0 +1,36 @@
+#include "util/json_writer.h"
+
+#include <cmath>
+#include <nlohmann/json.hpp>
+
+namespace kissvdb {
+
+void AppendJsonString(std::string_view s, std::string* out) {
+  bool plain = true;
+  for (unsigned char c : s) {
+    if (c < 0x20 || c == '"' || c == '\\' || c >= 0x80) {
+      plain = false;
+      break;
+    }
+  }
+  if (plain) {
+    out->push_back('"');
+    out->append(s);
+    out->push_back('"');
+    return;
+  }
+  // Escapes and multi-byte characters: nlohmann's own serializer.
+  out->append(nlohmann::json(std::string(s)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+}
+
+void AppendJsonNumber(double v, std::string* out) {
+  if (!std::isfinite(v)) {
+    out->append("null");
+    return;
+  }
+  char buf[64];
+  char* end = nlohmann::detail::to_chars(buf, buf + sizeof(buf), v);
+  out->append(buf, end);
+}
+
+}  // namespace kissvdb

@@ -1,0 +1,19 @@
+// Writing JSON text by hand where building a Json tree first costs more than
+// the answer is worth (hot read paths). The bytes are those nlohmann's
+// dump(-1, ' ', false, error_handler_t::replace) writes for the same value,
+// so hand-written and tree-built answers cannot be told apart.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace kissvdb {
+
+// A JSON string literal, quotes included. Invalid UTF-8 becomes U+FFFD.
+void AppendJsonString(std::string_view s, std::string* out);
+
+// A JSON number in nlohmann's format (shortest round-trip digits, "1.0"
+// for integral values); null for NaN and infinities.
+void AppendJsonNumber(double v, std::string* out);
+
+}  // namespace kissvdb
