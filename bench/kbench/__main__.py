@@ -100,7 +100,9 @@ KissVDB against peers doing the same work **on the same machine in the same
 run**, every pair interleaved (A B A B …), median of {p['runs']} run(s) of
 {p['seconds']:g} s each. Absolute figures drift on a shared 2-core machine;
 the ratio KissVDB/peer is the number to read ("better": ↑ higher is better,
-↓ lower is better).
+↓ lower is better). The table's ratio is median over median; the notes
+below also give the ratio of each interleaved pair, whose spread shows how
+far the machine moved during the row.
 
 Reproduce (installs the peers with apt, builds, runs; ~{elapsed / 60:.0f} min):
 

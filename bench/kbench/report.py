@@ -19,6 +19,14 @@ class Row:
     max_abs: float = None          # target: kiss < max_abs (absolute, e.g. SSE lag)
     note: str = ""
     skipped: str = ""              # why a side was not measured
+    pairs: list = None             # KissVDB/peer of each interleaved pair (runs A B, A B, ...)
+
+    def record_pairs(self, a, b):
+        """Keeps the ratio of each interleaved pair of runs: the machine's
+        drift moves both runs of a pair alike, so their spread shows how far
+        the median ratio can be trusted."""
+        if a and b and len(a["samples"]) == len(b["samples"]):
+            self.pairs = [x / y if y else None for x, y in zip(a["samples"], b["samples"])]
 
     @property
     def ratio(self):
@@ -72,7 +80,9 @@ def render_table(rows):
 def render_notes(rows):
     lines = []
     for r in rows:
-        bits = [b for b in (r.note, r.skipped and f"not measured: {r.skipped}") if b]
+        pairs = r.pairs and "KissVDB/peer per interleaved pair " + ", ".join(
+            "—" if x is None else f"{x:.2f}×" for x in r.pairs)
+        bits = [b for b in (r.note, pairs, r.skipped and f"not measured: {r.skipped}") if b]
         if bits:
             lines.append(f"- **{r.name}**: " + "; ".join(bits))
     return "\n".join(lines)

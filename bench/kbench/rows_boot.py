@@ -110,10 +110,12 @@ def boot_rows(ctx):
 
     a, b = loadgen.interleave(ctx.p["runs"], kiss_boot, redis_boot)
     boot.kiss, boot.peer = a["rate"], b["rate"] if b else None
+    boot.record_pairs(a, b)
     boot.note = (f"SIGTERM (KissVDB checkpoints), restart, until the first answer (/v1/health, PING); "
                  f"{n:,} keys; KissVDB runs {a['samples']}" + (f", Redis runs {b['samples']}" if b else ""))
     a, b = loadgen.interleave(ctx.p["runs"], kiss_replay, redis_replay)
     replay.kiss, replay.peer = a["rate"], b["rate"] if b else None
+    replay.record_pairs(a, b)
     replay.note = (f"KissVDB: state.lmdb and snapshot.json deleted, {events:,} events replayed from the log in "
                    f"{a['seconds']:.2f} s; Redis: {n:,} SETs from a pure AOF (no RDB preamble)"
                    + (f" in {b['seconds']:.2f} s" if b else ""))

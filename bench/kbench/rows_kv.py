@@ -26,6 +26,7 @@ def _measure(ctx, row, kiss_fn, peer_fn):
         return None, None
     row.kiss = a["rate"] if a else None
     row.peer = b["rate"] if b else None
+    row.record_pairs(a, b)
     row.note = "; ".join(x for x in (row.note, _samples("KissVDB", a), _samples(row.peer_name, b)) if x)
     ctx.say(f"{row.name}: KissVDB {row.kiss} vs {row.peer_name} {row.peer}")
     return a, b
@@ -95,6 +96,7 @@ def kv_put(ctx):
     for row, peer in ((r_redis, b), (r_etcd, c)):
         row.kiss = a["rate"]
         row.peer = peer["rate"] if peer else None
+        row.record_pairs(a, peer)
         row.note = "; ".join(x for x in (row.note, _samples("KissVDB", a), _samples(row.peer_name, peer)) if x)
         ctx.say(f"{row.name}: KissVDB {row.kiss} vs {row.peer_name} {row.peer}")
     return [r_redis, r_etcd]

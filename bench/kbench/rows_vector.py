@@ -196,6 +196,7 @@ def vector_rows(ctx):
 
     a, b = loadgen.interleave(ctx.p["runs"], kiss_up, peer_up if have_peer else None)
     upsert.kiss, upsert.peer = a["rate"], b["rate"] if b else None
+    upsert.record_pairs(a, b)
     upsert.note += f"; KissVDB runs {a['samples']}" + (f"; hnswlib runs {b['samples']}" if b else "")
     ctx.say(f"vector upsert: KissVDB {upsert.kiss:.0f}/s vs hnswlib {upsert.peer}")
 
@@ -231,6 +232,7 @@ def vector_rows(ctx):
 
     a, b = loadgen.interleave(ctx.p["runs"], kiss, peer if have_peer else None)
     search.kiss, search.peer = a["rate"], b["rate"] if b else None
+    search.record_pairs(a, b)
     search.note = (f"k={K}, ef={ef} (the smallest of {EF_LADDER[:EF_LADDER.index(ef) + 1]} where both reach "
                    f"recall@10 ≥ {TARGET_RECALL}): recall KissVDB {kiss_recall:.4f}"
                    + (f", hnswlib {peer_recall[ef]:.4f}" if have_peer else "")
@@ -255,6 +257,7 @@ def vector_rows(ctx):
 
     a, b = loadgen.interleave(ctx.p["runs"], kiss_batched, peer if have_peer else None)
     batched.kiss, batched.peer = a["rate"], b["rate"] if b else None
+    batched.record_pairs(a, b)
     batched.note = (f"as above, {SEARCH_BATCH} queries per `search_batch` POST (queries/s = requests/s × "
                     f"{SEARCH_BATCH}); KissVDB runs {a['samples']} (per request: p50 {a['p50_us'] / 1000:.2f} ms, "
                     f"p99 {a['p99_us'] / 1000:.2f} ms)" + (f"; hnswlib runs {b['samples']}" if b else ""))
