@@ -1,8 +1,9 @@
 // kissvdb_bench_hnsw: the in-process vector ceiling for bench/run.sh.
 //
 // The same hnswlib 0.8.0 headers KissVDB links, the same compiler flags, the
-// same graph parameters and seed, and the vectors inserted one thread in id
-// order, as KissVDB's commit thread does. No HTTP, no JSON: what KissVDB's
+// same graph parameters and seed, the graph in huge pages as KissVDB keeps
+// it (util/huge_pages.h), and the vectors inserted one thread in id order,
+// as KissVDB's commit thread does. No HTTP, no JSON: what KissVDB's
 // vector routes are measured against.
 //
 //   kissvdb_bench_hnsw gt     --base F --n N --queries Q --nq M --dim D --k K --out GT
@@ -27,9 +28,15 @@
 #include <thread>
 #include <vector>
 
+#include "util/huge_pages.h"
+
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+void AdviseIndexMemory(hnswlib::HierarchicalNSW<float>& index) {
+  kissvdb::AdviseHugePages(index.data_level0_memory_, index.max_elements_ * index.size_data_per_element_);
+}
 
 double Seconds(Clock::time_point since) { return std::chrono::duration<double>(Clock::now() - since).count(); }
 
@@ -113,11 +120,15 @@ int Build(const std::map<std::string, std::string>& f) {
   hnswlib::L2Space space(dim);
   const long rss_before = RssBytes();
   const auto start = Clock::now();
-  // Seed 100 and growth by doubling from 16 slots, as src/vector/collection.cc.
+  // Seed 100, growth by doubling from 16 slots and huge pages after each
+  // growth, as src/vector/collection.cc.
   size_t capacity = 16;
   hnswlib::HierarchicalNSW<float> index(&space, capacity, FlagU(f, "m"), FlagU(f, "efc"), 100);
   for (size_t i = 0; i < n; ++i) {
-    if (index.getCurrentElementCount() >= index.getMaxElements()) index.resizeIndex(2 * index.getMaxElements());
+    if (index.getCurrentElementCount() >= index.getMaxElements()) {
+      index.resizeIndex(2 * index.getMaxElements());
+      AdviseIndexMemory(index);
+    }
     index.addPoint(&base[i * dim], i);
   }
   const double secs = Seconds(start);
@@ -156,6 +167,7 @@ int Search(const std::map<std::string, std::string>& f) {
   }
   hnswlib::L2Space space(dim);
   hnswlib::HierarchicalNSW<float> index(&space, Flag(f, "index"));
+  AdviseIndexMemory(index);
   std::printf("[");
   bool first = true;
   for (size_t ef : ParseList(Flag(f, "ef"))) {

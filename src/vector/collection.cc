@@ -5,6 +5,7 @@
 #include <mutex>
 #include <random>
 
+#include "util/huge_pages.h"
 #include "util/json_filter.h"
 
 namespace kissvdb::vector {
@@ -99,6 +100,10 @@ void Collection::InitSpace() {
   } else {
     space_ = std::make_unique<hnswlib::InnerProductSpace>(spec_.dim);
   }
+}
+
+void Collection::AdviseIndexMemory() {
+  AdviseHugePages(index_->data_level0_memory_, index_->max_elements_ * index_->size_data_per_element_);
 }
 
 const float* Collection::StoredVector(size_t label) const {
@@ -351,6 +356,7 @@ Status Collection::Upsert(uint64_t offset, uint64_t ts_ms, std::string_view id, 
       label = rows_.size();
       if (index_->getCurrentElementCount() >= index_->getMaxElements()) {
         index_->resizeIndex(std::max(kInitialCapacity, 2 * index_->getMaxElements()));
+        AdviseIndexMemory();
       }
       index_->addPoint(data.data(), label);
       rows_.emplace_back();

@@ -99,6 +99,10 @@ class Collection {
 
   Collection(CollectionSpec spec);  // for Load: no graph yet
   void InitSpace();
+  // Puts the graph's vectors and base-layer links in huge pages (after a
+  // load or a resize: hnswlib allocates them with malloc/realloc).
+  // REQUIRES: mu_ held exclusively, or no other thread sees the collection.
+  void AdviseIndexMemory();
 
   // REQUIRES: mu_ held (shared or exclusive).
   const float* StoredVector(size_t label) const;

@@ -373,6 +373,7 @@ Result<std::unique_ptr<Collection>> Collection::Load(const std::string& dir) {
   } catch (const std::exception& e) {
     return Corrupt(index_path, std::string("hnswlib load failed: ") + e.what());
   }
+  c->AdviseIndexMemory();
   hnswlib::HierarchicalNSW<float>& index = *c->index_;
   if (index.cur_element_count != slots || index.M_ != sp.hnsw.m ||
       index.label_offset_ - index.offsetData_ != sp.dim * sizeof(float)) {

@@ -187,6 +187,33 @@ TEST(VectorBodyTest, ShortIntegerRunsAgreeWithNlohmann) {
   Check(pixels);
 }
 
+// Decimals of up to 7 + 7 digits (what embeddings look like), where the
+// scanner converts each run of digits eight bytes at a time; each number
+// alone with room after it, then all in one vector.
+TEST(VectorBodyTest, ShortDecimalsAgreeWithNlohmann) {
+  std::vector<std::string> nums = {"-0.0", "0.0", "0.1234567", "-0.0000001", "1234567.1234567", "-9999999.9999999",
+                                   "9999999", "0.5",  "1.0",       "12.3e4",     "1.",              "1.12345678",
+                                   "01.5",    "-.5",  "0.1e1",     "7.25E-3",    "-12345678",       "3.0000000"};
+  std::mt19937_64 rng(11);
+  for (int i = 0; i < 3000; ++i) {
+    std::string n = (rng() & 1) ? "-" : "";
+    n += std::to_string(rng() % 10'000'000 >> (rng() % 24));
+    const int fraction_digits = static_cast<int>(rng() % 8);
+    if (fraction_digits > 0) {
+      n += '.';
+      for (int d = 0; d < fraction_digits; ++d) n += static_cast<char>('0' + rng() % 10);
+    }
+    nums.push_back(n);
+  }
+  std::string all = "{\"vector\":[";
+  for (size_t i = 0; i < nums.size(); ++i) {
+    Check("{\"vector\":[" + nums[i] + "]         }");
+    all += (i ? "," : "") + nums[i];
+  }
+  all += "],\"k\":10}";
+  Check(all);
+}
+
 TEST(VectorBodyTest, AgreesWithNlohmannOnEdgeCases) {
   for (const char* text : {
            R"({})", R"( { } )", R"({"vector":[]})", R"({"vector": [ 1 , 2 ] , "k" : 3 })",

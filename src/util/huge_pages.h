@@ -1,0 +1,30 @@
+#pragma once
+
+#include <cstddef>
+
+namespace kissvdb {
+
+// Asks the kernel to back [p, p + bytes) with transparent huge pages (2 MiB
+// on x86-64): the part of the range aligned to whole huge pages is marked
+// MADV_HUGEPAGE, so that pages touched later come as huge pages, and the
+// pages already there are collapsed now (MADV_COLLAPSE, Linux 6.1+) instead
+// of whenever khugepaged gets to them.
+//
+// Why: an HNSW search reads a few hundred vectors scattered over the whole
+// graph. With 4 KiB pages each read is a TLB miss, and the page walk needs
+// page-table entries that the daemon's HTTP, TCP and JSON work keeps pushing
+// out of the caches; with 2 MiB pages a 200 MB graph needs ~100 TLB entries.
+// Measured (bench/NOTES.md, section 3, session 8): +11% searches/s over HTTP,
+// while hnswlib searching alone in a process gains nothing.
+//
+// Best effort: nothing is done when THP is set to "never"
+// (/sys/kernel/mm/transparent_hugepage/enabled), and a kernel without
+// MADV_COLLAPSE only marks the range. Returns the bytes of the range's
+// mappings that are in huge pages afterwards (0 if none or unknown).
+size_t AdviseHugePages(void* p, size_t bytes);
+
+// The bytes in anonymous huge pages of the mappings that overlap
+// [p, p + bytes), from /proc/self/smaps (0 if unreadable).
+size_t HugePageBytes(const void* p, size_t bytes);
+
+}  // namespace kissvdb
