@@ -16,9 +16,9 @@ constexpr uintptr_t kHugePage = uintptr_t{2} << 20;
 constexpr int MADV_COLLAPSE = 25;  // Linux 6.1; older headers lack it
 #endif
 
-// MADV_COLLAPSE works even when THP is set to "never"; an administrator
-// who chose that is obeyed here.
-bool ThpAllowed() {
+}  // namespace
+
+bool HugePagesAllowed() {
   static const bool allowed = [] {
     FILE* f = std::fopen("/sys/kernel/mm/transparent_hugepage/enabled", "r");
     if (f == nullptr) return false;
@@ -30,20 +30,18 @@ bool ThpAllowed() {
   return allowed;
 }
 
-}  // namespace
-
-size_t AdviseHugePages(void* p, size_t bytes) {
-  if (!ThpAllowed()) return 0;
+bool AdviseHugePages(void* p, size_t bytes) {
+  if (p == nullptr || !HugePagesAllowed()) return false;
   const uintptr_t begin = (reinterpret_cast<uintptr_t>(p) + kHugePage - 1) & ~(kHugePage - 1);
   const uintptr_t end = (reinterpret_cast<uintptr_t>(p) + bytes) & ~(kHugePage - 1);
-  if (p == nullptr || end <= begin) return 0;
+  if (end <= begin) return false;
   void* const start = reinterpret_cast<void*>(begin);
   const size_t length = end - begin;
-  if (madvise(start, length, MADV_HUGEPAGE) != 0) return 0;
+  if (madvise(start, length, MADV_HUGEPAGE) != 0) return false;
   // Fails with EINVAL on kernels before 6.1 and EAGAIN when memory is short;
   // either way the range stays advised for later faults and khugepaged.
   (void)madvise(start, length, MADV_COLLAPSE);
-  return HugePageBytes(p, bytes);
+  return true;
 }
 
 size_t HugePageBytes(const void* p, size_t bytes) {

@@ -17,11 +17,16 @@ namespace kissvdb {
 // Measured (bench/NOTES.md, section 3, session 8): +11% searches/s over HTTP,
 // while hnswlib searching alone in a process gains nothing.
 //
-// Best effort: nothing is done when THP is set to "never"
-// (/sys/kernel/mm/transparent_hugepage/enabled), and a kernel without
-// MADV_COLLAPSE only marks the range. Returns the bytes of the range's
-// mappings that are in huge pages afterwards (0 if none or unknown).
-size_t AdviseHugePages(void* p, size_t bytes);
+// Best effort: nothing is done when THP is set to "never" (see
+// HugePagesAllowed), and a kernel without MADV_COLLAPSE only marks the
+// range. Returns whether the range was marked; it does not wait for, or
+// check, the collapse (HugePageBytes tells what the kernel did).
+bool AdviseHugePages(void* p, size_t bytes);
+
+// False when /sys/kernel/mm/transparent_hugepage/enabled says "never" (or
+// cannot be read): the administrator's choice, which MADV_COLLAPSE alone
+// would ignore.
+bool HugePagesAllowed();
 
 // The bytes in anonymous huge pages of the mappings that overlap
 // [p, p + bytes), from /proc/self/smaps (0 if unreadable).

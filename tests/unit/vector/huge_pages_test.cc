@@ -7,6 +7,7 @@
 #include <string>
 
 #include "test_util.h"
+#include "util/huge_pages.h"
 #include "vector/vector_store.h"
 
 namespace kissvdb::vector {
@@ -14,13 +15,6 @@ namespace {
 
 using testing::Name;
 using testing::TempDir;
-
-std::string ThpMode() {
-  std::ifstream in("/sys/kernel/mm/transparent_hugepage/enabled");
-  std::string line;
-  std::getline(in, line);
-  return line;
-}
 
 // The process's anonymous memory in huge pages.
 size_t AnonHugeBytes() {
@@ -38,10 +32,7 @@ size_t AnonHugeBytes() {
 }
 
 TEST(VectorHugePagesTest, GraphGrownOrLoadedIsInHugePages) {
-  const std::string mode = ThpMode();
-  if (mode.empty() || mode.find("[never]") != std::string::npos) {
-    GTEST_SKIP() << "transparent huge pages are off here (" << mode << ")";
-  }
+  if (!HugePagesAllowed()) GTEST_SKIP() << "transparent huge pages are set to \"never\" here";
   // 5,000 vectors of 512 floats: the graph's last growth gives it 8,192
   // slots of ~2 KiB, ~17 MiB in all.
   constexpr uint32_t kDim = 512;
@@ -64,14 +55,14 @@ TEST(VectorHugePagesTest, GraphGrownOrLoadedIsInHugePages) {
       ASSERT_TRUE((*store)->ApplyUpsert(++offset, 2, "c", Name("id", i), v, nullptr).ok());
     }
     grown = AnonHugeBytes() - std::min(before, AnonHugeBytes());
-    EXPECT_GE(grown, 8 * kMiB) << "THP mode: " << mode;
+    EXPECT_GE(grown, 8 * kMiB);
     ASSERT_TRUE((*store)->Checkpoint().ok());
   }
   const size_t before = AnonHugeBytes();
   auto store = VectorStore::Open(dir.path());
   ASSERT_TRUE(store.ok()) << store.status().ToString();
   ASSERT_EQ((*store)->Info("c")->live_count, 5000u);
-  EXPECT_GE(AnonHugeBytes() - std::min(before, AnonHugeBytes()), 8 * kMiB) << "THP mode: " << mode;
+  EXPECT_GE(AnonHugeBytes() - std::min(before, AnonHugeBytes()), 8 * kMiB);
 }
 
 }  // namespace
