@@ -30,40 +30,51 @@ bool HugePagesAllowed() {
   return allowed;
 }
 
-bool AdviseHugePages(void* p, size_t bytes) {
-  if (p == nullptr || !HugePagesAllowed()) return false;
+HugePageAdvice AdviseHugePages(void* p, size_t bytes) {
+  if (p == nullptr || !HugePagesAllowed()) return HugePageAdvice::kNotMarked;
   const uintptr_t begin = (reinterpret_cast<uintptr_t>(p) + kHugePage - 1) & ~(kHugePage - 1);
   const uintptr_t end = (reinterpret_cast<uintptr_t>(p) + bytes) & ~(kHugePage - 1);
-  if (end <= begin) return false;
+  if (end <= begin) return HugePageAdvice::kNotMarked;
   void* const start = reinterpret_cast<void*>(begin);
   const size_t length = end - begin;
-  if (madvise(start, length, MADV_HUGEPAGE) != 0) return false;
+  if (madvise(start, length, MADV_HUGEPAGE) != 0) return HugePageAdvice::kNotMarked;
   // Fails with EINVAL on kernels before 6.1 and EAGAIN when memory is short;
   // either way the range stays advised for later faults and khugepaged.
-  (void)madvise(start, length, MADV_COLLAPSE);
-  return true;
+  if (madvise(start, length, MADV_COLLAPSE) != 0) return HugePageAdvice::kMarked;
+  return HugePageAdvice::kCollapsed;
 }
 
-size_t HugePageBytes(const void* p, size_t bytes) {
+HugePageUse HugePageUseOf(const void* p, size_t bytes) {
+  HugePageUse use;
   FILE* f = std::fopen("/proc/self/smaps", "r");
-  if (f == nullptr) return 0;
+  if (f == nullptr) return use;
   const uintptr_t lo = reinterpret_cast<uintptr_t>(p);
-  const uintptr_t hi = lo + bytes;
-  size_t total = 0;
+  const uintptr_t hi = bytes > UINTPTR_MAX - lo ? UINTPTR_MAX : lo + bytes;
+  uintptr_t start = 0, end = 0;  // of the mapping whose lines are being read
   bool overlaps = false;
   char line[512];
   while (std::fgets(line, sizeof line, f) != nullptr) {
-    unsigned long start = 0, end = 0;
-    // A mapping's first line: "start-end perms offset dev inode path".
-    if (std::sscanf(line, "%lx-%lx ", &start, &end) == 2) {
+    // A mapping's first line: "start-end perms offset dev inode path"; its
+    // last one lists its flags, "VmFlags: rd wr mr mw me ac hg " (each flag ends with a space).
+    // (Parsed into temporaries: sscanf assigns what matched even when it
+    // fails later, and "AnonHugePages:" begins with the hex digit A.)
+    unsigned long first = 0, last = 0;
+    if (std::sscanf(line, "%lx-%lx ", &first, &last) == 2) {
+      start = first;
+      end = last;
       overlaps = start < hi && end > lo;
       continue;
     }
+    if (!overlaps) continue;
     size_t kib = 0;
-    if (overlaps && std::sscanf(line, "AnonHugePages: %zu kB", &kib) == 1) total += kib << 10;
+    if (std::sscanf(line, "AnonHugePages: %zu kB", &kib) == 1) {
+      use.huge_bytes += kib << 10;
+    } else if (std::strncmp(line, "VmFlags:", 8) == 0 && std::strstr(line, " hg ") != nullptr) {
+      use.advised_bytes += end - start;
+    }
   }
   std::fclose(f);
-  return total;
+  return use;
 }
 
 }  // namespace kissvdb

@@ -18,18 +18,27 @@ namespace kissvdb {
 // while hnswlib searching alone in a process gains nothing.
 //
 // Best effort: nothing is done when THP is set to "never" (see
-// HugePagesAllowed), and a kernel without MADV_COLLAPSE only marks the
-// range. Returns whether the range was marked; it does not wait for, or
-// check, the collapse (HugePageBytes tells what the kernel did).
-bool AdviseHugePages(void* p, size_t bytes);
+// HugePagesAllowed), a kernel without MADV_COLLAPSE only marks the range,
+// and a kernel short of free 2 MiB pages marks it but collapses none or
+// some (then later faults and khugepaged do what they can).
+enum class HugePageAdvice {
+  kNotMarked,   // THP "never", a null pointer, or no whole huge page inside
+  kMarked,      // marked; the collapse was refused (old kernel, no free huge pages)
+  kCollapsed,   // marked, and every touched huge page of it collapsed
+};
+HugePageAdvice AdviseHugePages(void* p, size_t bytes);
 
 // False when /sys/kernel/mm/transparent_hugepage/enabled says "never" (or
 // cannot be read): the administrator's choice, which MADV_COLLAPSE alone
 // would ignore.
 bool HugePagesAllowed();
 
-// The bytes in anonymous huge pages of the mappings that overlap
-// [p, p + bytes), from /proc/self/smaps (0 if unreadable).
-size_t HugePageBytes(const void* p, size_t bytes);
+// What /proc/self/smaps says of the mappings that overlap [p, p + bytes)
+// (all zero if unreadable); for tests and diagnostics.
+struct HugePageUse {
+  size_t advised_bytes = 0;  // size of those mappings marked MADV_HUGEPAGE ("hg")
+  size_t huge_bytes = 0;     // their memory in anonymous huge pages
+};
+HugePageUse HugePageUseOf(const void* p, size_t bytes);
 
 }  // namespace kissvdb

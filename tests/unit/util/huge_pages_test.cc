@@ -8,31 +8,44 @@
 namespace kissvdb {
 namespace {
 
+constexpr size_t kHugePage = size_t{2} << 20;
+
 // 16 MiB of touched anonymous memory (what hnswlib's malloc gives a large
-// index): no huge pages until advised, then the aligned part collapsed.
-TEST(HugePagesTest, CollapsesTouchedMemory) {
+// index): not advised and in no huge page until AdviseHugePages, then the
+// aligned part marked and, when the kernel has free 2 MiB pages, collapsed.
+TEST(HugePagesTest, MarksAndCollapsesTouchedMemory) {
   if (!HugePagesAllowed()) GTEST_SKIP() << "transparent huge pages are set to \"never\" here";
   const size_t bytes = size_t{16} << 20;
   void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   ASSERT_NE(p, MAP_FAILED);
   ASSERT_EQ(madvise(p, bytes, MADV_NOHUGEPAGE), 0);  // as under THP "madvise", whatever the mode
   std::memset(p, 1, bytes);
-  EXPECT_EQ(HugePageBytes(p, bytes), 0u);
+  EXPECT_EQ(HugePageUseOf(p, bytes).advised_bytes, 0u);
+  EXPECT_EQ(HugePageUseOf(p, bytes).huge_bytes, 0u);
 
-  // Unaligned on purpose: the helper must round inward.
+  // Unaligned on purpose: the helper must round inward, to the 6 or 7
+  // whole huge pages inside.
   char* const inner = static_cast<char*>(p) + 4096;
-  ASSERT_TRUE(AdviseHugePages(inner, bytes - 8192));
-  // At least the 6 whole 2 MiB pages inside; the kernel may fall short
-  // only when it has no free huge page to give.
-  EXPECT_GE(HugePageBytes(p, bytes), size_t{6} << 21);
+  const HugePageAdvice advice = AdviseHugePages(inner, bytes - 8192);
+  ASSERT_NE(advice, HugePageAdvice::kNotMarked);
+  const HugePageUse use = HugePageUseOf(p, bytes);
+  EXPECT_GE(use.advised_bytes, 6 * kHugePage);
+  EXPECT_LE(use.advised_bytes, 7 * kHugePage);
+  if (advice == HugePageAdvice::kCollapsed) {
+    EXPECT_GE(use.huge_bytes, 6 * kHugePage);
+  } else {
+    // Whether the kernel has free 2 MiB pages is not this code's to decide
+    // (seen in CI: a fragmented machine under a parallel test run).
+    std::printf("MADV_COLLAPSE refused (kernel short of huge pages?); %zu MiB collapsed\n", use.huge_bytes >> 20);
+  }
   for (size_t i = 0; i < bytes; i += 4096) ASSERT_EQ(static_cast<char*>(p)[i], 1) << i;  // contents kept
   munmap(p, bytes);
 }
 
 TEST(HugePagesTest, TooSmallOrNullIsANoOp) {
   char small[4096];
-  EXPECT_FALSE(AdviseHugePages(small, sizeof small));
-  EXPECT_FALSE(AdviseHugePages(nullptr, size_t{64} << 20));
+  EXPECT_EQ(AdviseHugePages(small, sizeof small), HugePageAdvice::kNotMarked);
+  EXPECT_EQ(AdviseHugePages(nullptr, size_t{64} << 20), HugePageAdvice::kNotMarked);
 }
 
 }  // namespace
