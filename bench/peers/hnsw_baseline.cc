@@ -1,10 +1,12 @@
 // kissvdb_bench_hnsw: the in-process vector ceiling for bench/run.sh.
 //
-// The same hnswlib 0.8.0 headers KissVDB links, the same compiler flags, the
-// same graph parameters and seed, the graph in huge pages as KissVDB keeps
-// it (util/huge_pages.h), and the vectors inserted one thread in id order,
-// as KissVDB's commit thread does. No HTTP, no JSON: what KissVDB's
-// vector routes are measured against.
+// The same hnswlib 0.8.0 headers KissVDB links, compiled for this CPU
+// (-march=native, as hnswlib's own Python build does: its AVX-512 or AVX
+// kernels, where KissVDB picks its own at run time), the same graph
+// parameters and seed, the graph in huge pages as KissVDB keeps it
+// (util/huge_pages.h), and the vectors inserted one thread in id order, as
+// KissVDB's commit thread does. No HTTP, no JSON: what KissVDB's vector
+// routes are measured against.
 //
 //   kissvdb_bench_hnsw gt     --base F --n N --queries Q --nq M --dim D --k K --out GT
 //   kissvdb_bench_hnsw build  --base F --n N --dim D --m M --efc E [--save INDEX]

@@ -7,6 +7,9 @@
 
 #include "util/huge_pages.h"
 #include "util/json_filter.h"
+#include "vector/bounded_l2.h"
+#include "vector/graph_walk.h"
+#include "vector/simd_distance.h"
 
 namespace kissvdb::vector {
 
@@ -106,6 +109,11 @@ void Collection::AdviseIndexMemory() {
   AdviseHugePages(index_->data_level0_memory_, index_->max_elements_ * index_->size_data_per_element_);
 }
 
+std::span<const char> Collection::GraphMemory() const {
+  std::shared_lock lock(mu_);
+  return {index_->data_level0_memory_, index_->max_elements_ * index_->size_data_per_element_};
+}
+
 const float* Collection::StoredVector(size_t label) const {
   return reinterpret_cast<const float*>(index_->getDataByInternalId(static_cast<hnswlib::tableint>(label)));
 }
@@ -163,40 +171,26 @@ std::vector<Collection::Scored> Collection::BruteForce(const float* query, const
   return heap;
 }
 
-// searchKnn's walk with the ef of this call: greedy descent through the
-// upper layers, then hnswlib's plain ("bare bone") base-layer search, which
-// skips the per-candidate checks a filter or deleted points need. searchKnn
-// itself reads ef from a member that parallel searches would race on, and
-// bumps two shared atomic counters per hop.
-std::vector<std::pair<float, size_t>> Collection::UnfilteredGraphSearch(const float* query,
-                                                                                    size_t ef) const {
-  std::vector<std::pair<float, size_t>> found;
+// The graph walk without filter or deleted points (graph_walk.h), with the
+// CPU's widest distance kernels (simd_distance.h); under l2 a distance
+// stops early once a neighbour cannot get in. Without AVX2, hnswlib's own
+// kernels, under l2 restated to stop early too (bounded_l2.h).
+std::vector<std::pair<float, size_t>> Collection::UnfilteredGraphSearch(const float* query, size_t ef) const {
   const auto& index = *index_;
-  if (index.cur_element_count == 0) return found;
-  hnswlib::tableint current = index.enterpoint_node_;
-  float current_dist = index.fstdistfunc_(query, index.getDataByInternalId(current), index.dist_func_param_);
-  for (int level = index.maxlevel_; level > 0; --level) {
-    for (bool changed = true; changed;) {
-      changed = false;
-      unsigned int* list = index.get_linklist(current, level);
-      const int size = index.getListCount(list);
-      const hnswlib::tableint* neighbors = list + 1;
-      for (int i = 0; i < size; ++i) {
-        const float d = index.fstdistfunc_(query, index.getDataByInternalId(neighbors[i]), index.dist_func_param_);
-        if (d < current_dist) {
-          current_dist = d;
-          current = neighbors[i];
-          changed = true;
-        }
-      }
+  const size_t dim = spec_.dim;
+  if (const SimdKernels* simd = BestSimdKernels(); simd != nullptr) {
+    if (spec_.metric == Metric::kL2) {
+      auto l2 = [simd, dim](const float* q, const float* v, float bound) { return simd->l2_until(q, v, dim, bound); };
+      return WalkGraph(index, query, ef, l2);
     }
+    auto ip = [simd, dim](const float* q, const float* v, float /*bound*/) { return simd->ip_distance(q, v, dim); };
+    return WalkGraph(index, query, ef, ip);
   }
-  auto top = index.searchBaseLayerST<true>(current, query, ef);  // farthest on top
-  found.resize(top.size());
-  for (size_t i = found.size(); i-- > 0; top.pop()) {
-    found[i] = {top.top().first, index.getExternalLabel(top.top().second)};
-  }
-  return found;
+  if (spec_.metric == Metric::kL2 && BoundedL2::Supports(dim)) return WalkGraph(index, query, ef, BoundedL2(dim));
+  auto hnswlib_distance = [&index](const float* q, const float* v, float /*bound*/) {
+    return index.fstdistfunc_(q, v, index.dist_func_param_);
+  };
+  return WalkGraph(index, query, ef, hnswlib_distance);
 }
 
 std::vector<Collection::Scored> Collection::GraphSearch(const float* query, const JsonFilter* filter, size_t k,

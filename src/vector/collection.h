@@ -26,22 +26,12 @@
 #include <atomic>
 #include <memory>
 #include <shared_mutex>
+#include <span>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
-// hnswlib's SSE prefetch reads one link past the end of a full upper-layer
-// list: within glibc's malloc slack, so harmless, but AddressSanitizer
-// reports it. Sanitizer builds take hnswlib's portable (non-SIMD) path.
-#if defined(__SANITIZE_ADDRESS__)
-#define NO_MANUAL_VECTORIZATION
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define NO_MANUAL_VECTORIZATION
-#endif
-#endif
-#include <hnswlib/hnswlib.h>
-
+#include "vector/hnsw.h"
 #include "vector/types.h"
 
 namespace kissvdb::vector {
@@ -79,6 +69,10 @@ class Collection {
   // files is safe. Deleting an absent id is a no-op.
   Status Upsert(uint64_t offset, uint64_t ts_ms, std::string_view id, std::span<const float> vector, const Json& meta);
   Status Delete(uint64_t offset, uint64_t ts_ms, std::string_view id);
+
+  // The graph's one large allocation (vectors and base-layer links), which
+  // AdviseIndexMemory puts in huge pages. For tests and diagnostics.
+  std::span<const char> GraphMemory() const;
 
  private:
   struct Row {
