@@ -13,6 +13,7 @@
 // bound), the walk takes hnswlib's path and returns hnswlib's results.
 #pragma once
 
+#include <algorithm>
 #include <limits>
 #include <queue>
 #include <utility>
@@ -22,7 +23,8 @@
 
 namespace kissvdb::vector {
 
-// The up-to-ef closest points found, closest first, as (distance, label).
+// The up-to-ef closest points found, as (distance, label) in ascending
+// order (ties by label).
 // REQUIRES: no writer changes `index` during the call.
 template <typename Distance>
 std::vector<std::pair<float, size_t>> WalkGraph(const hnswlib::HierarchicalNSW<float>& index, const float* query,
@@ -103,8 +105,11 @@ std::vector<std::pair<float, size_t>> WalkGraph(const hnswlib::HierarchicalNSW<f
   }
   index.visited_list_pool_->releaseVisitedList(visited_list);
 
-  found.resize(top.size());
-  for (size_t i = found.size(); i-- > 0; top.pop()) found[i] = {top.top().first, index.getExternalLabel(top.top().second)};
+  found.reserve(top.size());
+  for (; !top.empty(); top.pop()) found.emplace_back(top.top().first, index.getExternalLabel(top.top().second));
+  // Closest first, equal distances by label, as searchKnn orders them (the
+  // heap leaves ties in whatever order its pushes and pops gave).
+  std::sort(found.begin(), found.end());
   return found;
 }
 
