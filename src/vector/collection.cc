@@ -52,38 +52,6 @@ Status CheckQueryVector(std::span<const float> v, uint32_t dim) {
 
 }  // namespace
 
-// Admits live points whose meta matches the filter, inside the graph walk.
-class Collection::MetaFilter : public hnswlib::BaseFilterFunctor {
- public:
-  MetaFilter(const std::vector<Row>& rows, const JsonFilter& filter) : rows_(rows), filter_(filter) {}
-  bool operator()(hnswlib::labeltype label) override {
-    return label < rows_.size() && rows_[label].live && filter_.Matches(rows_[label].meta);
-  }
-
- private:
-  const std::vector<Row>& rows_;
-  const JsonFilter& filter_;
-};
-
-// hnswlib's own ef stopping rule, but carried per call: searchKnn reads the
-// shared member ef_, which parallel searches with different ef would race on.
-class Collection::EfStop : public hnswlib::BaseSearchStopCondition<float> {
- public:
-  explicit EfStop(size_t ef) : ef_(ef) {}
-  void add_point_to_result(hnswlib::labeltype, const void*, float) override { ++n_; }
-  void remove_point_from_result(hnswlib::labeltype, const void*, float) override { --n_; }
-  bool should_stop_search(float candidate, float lower_bound) override { return candidate > lower_bound && n_ >= ef_; }
-  bool should_consider_candidate(float candidate, float lower_bound) override {
-    return n_ < ef_ || lower_bound > candidate;
-  }
-  bool should_remove_extra() override { return n_ > ef_; }
-  void filter_results(std::vector<std::pair<float, size_t>>&) override {}
-
- private:
-  const size_t ef_;
-  size_t n_ = 0;
-};
-
 Collection::Collection(CollectionSpec spec) : spec_(std::move(spec)) { InitSpace(); }
 
 Collection::Collection(CollectionSpec spec, uint64_t created_at_ms, uint64_t applied_offset)
@@ -171,38 +139,44 @@ std::vector<Collection::Scored> Collection::BruteForce(const float* query, const
   return heap;
 }
 
-// The graph walk without filter or deleted points (graph_walk.h), with the
-// CPU's widest distance kernels (simd_distance.h); under l2 a distance
-// stops early once a neighbour cannot get in. Without AVX2, hnswlib's own
-// kernels, under l2 restated to stop early too (bounded_l2.h).
-std::vector<std::pair<float, size_t>> Collection::UnfilteredGraphSearch(const float* query, size_t ef) const {
+// The graph walk (graph_walk.h) with the CPU's widest distance kernels
+// (simd_distance.h); under l2 a distance stops early once a neighbour
+// cannot get in. Without AVX2, hnswlib's own kernels, under l2 restated to
+// stop early too (bounded_l2.h).
+template <typename Accept>
+std::vector<std::pair<float, size_t>> Collection::Walk(const float* query, size_t ef, const Accept& accept) const {
   const auto& index = *index_;
   const size_t dim = spec_.dim;
   if (const SimdKernels* simd = BestSimdKernels(); simd != nullptr) {
     if (spec_.metric == Metric::kL2) {
       auto l2 = [simd, dim](const float* q, const float* v, float bound) { return simd->l2_until(q, v, dim, bound); };
-      return WalkGraph(index, query, ef, l2);
+      return WalkGraph(index, query, ef, l2, accept);
     }
     auto ip = [simd, dim](const float* q, const float* v, float /*bound*/) { return simd->ip_distance(q, v, dim); };
-    return WalkGraph(index, query, ef, ip);
+    return WalkGraph(index, query, ef, ip, accept);
   }
-  if (spec_.metric == Metric::kL2 && BoundedL2::Supports(dim)) return WalkGraph(index, query, ef, BoundedL2(dim));
+  if (spec_.metric == Metric::kL2 && BoundedL2::Supports(dim)) {
+    return WalkGraph(index, query, ef, BoundedL2(dim), accept);
+  }
   auto hnswlib_distance = [&index](const float* q, const float* v, float /*bound*/) {
     return index.fstdistfunc_(q, v, index.dist_func_param_);
   };
-  return WalkGraph(index, query, ef, hnswlib_distance);
+  return WalkGraph(index, query, ef, hnswlib_distance, accept);
 }
 
 std::vector<Collection::Scored> Collection::GraphSearch(const float* query, const JsonFilter* filter, size_t k,
                                                         size_t ef) const {
   std::vector<std::pair<float, size_t>> found;  // closest first
   if (filter == nullptr && index_->getDeletedCount() == 0) {
-    found = UnfilteredGraphSearch(query, ef);
+    found = Walk(query, ef, AcceptAll());
   } else {
-    EfStop stop(ef);
-    std::unique_ptr<MetaFilter> allow;
-    if (filter != nullptr) allow = std::make_unique<MetaFilter>(rows_, *filter);
-    found = index_->searchStopConditionClosest(query, stop, allow.get());
+    // Deleted points and points the filter rejects still lead the way.
+    auto accept = [this, filter](hnswlib::tableint id) {
+      if (index_->isMarkedDeleted(id)) return false;
+      const size_t label = index_->getExternalLabel(id);
+      return label < rows_.size() && rows_[label].live && (filter == nullptr || filter->Matches(rows_[label].meta));
+    };
+    found = Walk(query, ef, accept);
   }
   // Only candidates that can reach the top k get the canonical score.
   // hnswlib's float distance differs from the exact one by far less than

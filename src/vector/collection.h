@@ -85,8 +85,6 @@ class Collection {
     float score;
     size_t label;
   };
-  class MetaFilter;
-  class EfStop;
 
   static constexpr size_t kInitialCapacity = 16;  // graph slots of a new collection
   static constexpr size_t kRandomSeed = 100;      // hnswlib level generator
@@ -102,7 +100,10 @@ class Collection {
   const float* StoredVector(size_t label) const;
   float Score(const float* query, size_t label) const;
   std::vector<Scored> BruteForce(const float* query, const JsonFilter* filter, size_t k) const;
-  std::vector<std::pair<float, size_t>> UnfilteredGraphSearch(const float* query, size_t ef) const;
+  // The up-to-ef closest points `accept` (internal id -> bool) admits, as
+  // (distance, label) closest first: WalkGraph with this CPU's kernels.
+  template <typename Accept>
+  std::vector<std::pair<float, size_t>> Walk(const float* query, size_t ef, const Accept& accept) const;
   std::vector<Scored> GraphSearch(const float* query, const JsonFilter* filter, size_t k, size_t ef) const;
   double EstimateSelectivity(const JsonFilter& filter) const;
   bool Ordered(const Scored& a, const Scored& b) const;

@@ -118,6 +118,48 @@ TEST(GraphWalkTest, SameResultsAsHnswlibWhileCuttingDistancesShort) {
   }
 }
 
+// Admits labels that are multiples of `every` (a filter functor for
+// hnswlib's searchKnn).
+class EveryNth : public hnswlib::BaseFilterFunctor {
+ public:
+  explicit EveryNth(size_t every) : every_(every) {}
+  bool operator()(hnswlib::labeltype label) override { return label % every_ == 0; }
+
+ private:
+  size_t every_;
+};
+
+TEST(GraphWalkTest, FilteredAndDeletedSameResultsAsHnswlib) {
+  constexpr size_t kDim = 64, kN = 3000, kQueries = 100;
+  hnswlib::L2Space l2(kDim);
+  const std::vector<float> data = RandomVectors(kN, kDim, 3);
+  const std::vector<float> queries = RandomVectors(kQueries, kDim, 4);
+  hnswlib::HierarchicalNSW<float> index(&l2, kN, /*M=*/8, /*ef_construction=*/60, /*seed=*/100);
+  for (size_t i = 0; i < kN; ++i) index.addPoint(&data[i * kDim], i);
+  const BoundedL2 distance(kDim);
+  for (size_t i = 0; i < kN; i += 7) index.markDelete(i);  // deleted points, the entry point among them
+  index.markDelete(index.getExternalLabel(index.enterpoint_node_));
+  for (size_t every : {1, 2, 10, 50}) {
+    EveryNth allowed(every);
+    auto accept = [&](hnswlib::tableint id) {
+      return !index.isMarkedDeleted(id) && allowed(index.getExternalLabel(id));
+    };
+    for (size_t ef : {1, 10, 32}) {
+      index.setEf(ef);
+      for (size_t i = 0; i < kQueries; ++i) {
+        const float* q = &queries[i * kDim];
+        auto pq = index.searchKnn(q, ef, every == 1 ? nullptr : &allowed);
+        std::vector<std::pair<float, size_t>> expected(pq.size());
+        for (size_t j = expected.size(); j-- > 0; pq.pop()) expected[j] = {pq.top().first, pq.top().second};
+        const auto got = WalkGraph(index, q, ef, distance, accept);
+        ASSERT_EQ(got, expected) << "query " << i << ", ef " << ef << ", every " << every;
+        ASSERT_EQ(got.size(), ef) << "a connected graph yields ef accepted points";
+        for (const auto& [d, label] : got) ASSERT_TRUE(label % every == 0 && label % 7 != 0) << label;
+      }
+    }
+  }
+}
+
 TEST(GraphWalkTest, EmptyGraphFindsNothing) {
   hnswlib::L2Space l2(16);
   hnswlib::HierarchicalNSW<float> index(&l2, 16, 8, 20, 100);
