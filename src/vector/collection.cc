@@ -38,14 +38,16 @@ void Normalize(std::vector<float>* v) {
   for (float& x : *v) x = static_cast<float>(x / norm);
 }
 
-Status CheckQueryVector(std::span<const float> v, uint32_t dim) {
+Status CheckVector(std::span<const float> v, uint32_t dim, Metric metric) {
   if (v.size() != dim) {
     if (v.empty()) return Status::InvalidArgument("vector is empty");
     return Status(Code::kDimMismatch,
                   "vector has dimension " + std::to_string(v.size()) + ", collection has " + std::to_string(dim));
   }
-  for (float x : v) {
-    if (!std::isfinite(x)) return Status::InvalidArgument("vector contains NaN or infinity");
+  const VectorValues values = InspectValues(v);
+  if (!values.all_finite) return Status::InvalidArgument("vector contains NaN or infinity");
+  if (metric == Metric::kCosine && values.all_zero) {
+    return Status::InvalidArgument("a zero vector has no direction under the cosine metric");
   }
   return Status::OK();
 }
@@ -224,14 +226,9 @@ double Collection::EstimateSelectivity(const JsonFilter& filter) const {
 
 Result<std::vector<SearchHit>> Collection::Search(const SearchRequest& req, SearchStats* stats) const {
   if (req.k == 0) return Status::InvalidArgument("k must be at least 1");
-  KISSVDB_RETURN_IF_ERROR(CheckQueryVector(req.vector, spec_.dim));
+  KISSVDB_RETURN_IF_ERROR(CheckVector(req.vector, spec_.dim, spec_.metric));
   std::vector<float> query(req.vector.begin(), req.vector.end());
-  if (spec_.metric == Metric::kCosine) {
-    if (std::all_of(query.begin(), query.end(), [](float x) { return x == 0.0f; })) {
-      return Status::InvalidArgument("a zero vector has no direction under the cosine metric");
-    }
-    Normalize(&query);
-  }
+  if (spec_.metric == Metric::kCosine) Normalize(&query);
   const JsonFilter* filter = (req.filter != nullptr && !req.filter->MatchesAll()) ? req.filter : nullptr;
   const size_t k = req.k;
   const size_t ef = std::max<size_t>(req.ef != 0 ? req.ef : spec_.hnsw.ef_search, k);
@@ -298,14 +295,9 @@ Result<VectorRecord> Collection::Get(std::string_view id) const {
 Status Collection::Upsert(uint64_t offset, uint64_t ts_ms, std::string_view id, std::span<const float> vector,
                           const Json& meta) {
   if (id.empty()) return Status::InvalidArgument("id is empty");
-  KISSVDB_RETURN_IF_ERROR(CheckQueryVector(vector, spec_.dim));
+  KISSVDB_RETURN_IF_ERROR(CheckVector(vector, spec_.dim, spec_.metric));
   std::vector<float> data(vector.begin(), vector.end());
-  if (spec_.metric == Metric::kCosine) {
-    if (std::all_of(data.begin(), data.end(), [](float x) { return x == 0.0f; })) {
-      return Status::InvalidArgument("a zero vector has no direction under the cosine metric");
-    }
-    Normalize(&data);
-  }
+  if (spec_.metric == Metric::kCosine) Normalize(&data);
 
   std::unique_lock lock(mu_);
   if (offset <= applied_offset_) return Status::OK();

@@ -1,19 +1,22 @@
-// WalkGraph: hnswlib's unfiltered k-NN search, restated so that the
-// distance function sees the bound a neighbour has to beat.
+// WalkGraph: hnswlib's k-NN search, restated so that the distance
+// function sees the bound a neighbour has to beat and the next vectors are
+// fetched whole ahead of use.
 //
-// The same steps as searchKnn with a bare-bone base layer (hnswlib 0.8.0,
-// hnswalg.h): greedy descent through the upper layers from the entry point,
-// then the ef-bounded best-first search of layer 0. Differences: ef comes per call (searchKnn reads a member that
-// parallel searches with different ef would race on), no shared counters
-// are bumped per hop, and each distance is computed as dist(query, vector,
-// bound), where a neighbour whose distance is >= bound is rejected anyway,
-// and memory is fetched differently: a node's unseen neighbours are
-// gathered first, then each one's whole vector is requested two distances
-// ahead of its use (hnswlib asks for the first cache line of the next
-// neighbour only). Same path, same results; ~20% less time per query.
-// With a `dist` that returns the exact distance below the bound and some
-// value >= bound otherwise (BoundedL2, or any hnswlib distance ignoring the
-// bound), the walk takes hnswlib's path and returns hnswlib's results.
+// The same steps as searchKnn (hnswlib 0.8.0, hnswalg.h): greedy descent
+// through the upper layers from the entry point, then the ef-bounded
+// best-first search of layer 0 (searchBaseLayerST: bare-bone without a
+// filter; with one, hnswlib's filtered rule). Differences: ef comes per
+// call (searchKnn reads a member that parallel searches with different ef
+// would race on), no shared counters are bumped per hop, each distance is
+// computed as dist(query, vector, bound), where a neighbour whose distance
+// is >= bound is rejected anyway, and memory is fetched differently: a
+// node's unseen neighbours are gathered first, then each one's whole
+// vector is requested two distances ahead of its use (hnswlib asks for the
+// first cache line of the next neighbour only; bench/NOTES.md, session 10:
+// 55 -> 40 us per Fashion-MNIST query). With a `dist` that returns the
+// exact distance below the bound and some value >= bound otherwise
+// (BoundedL2, or any hnswlib distance ignoring the bound), the walk takes
+// hnswlib's path and returns hnswlib's results (graph_walk_test.cc).
 #pragma once
 
 #include <algorithm>

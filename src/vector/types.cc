@@ -1,6 +1,8 @@
 #include "vector/types.h"
 
+#include <bit>
 #include <cmath>
+#include <cstring>
 
 #include "util/utf8.h"
 
@@ -62,6 +64,30 @@ Status ValidateId(std::string_view id) {
   return Status::OK();
 }
 
+VectorValues InspectValues(std::span<const float> v) {
+  // Exponent bits all ones: infinity or NaN. Bits other than the sign: not
+  // zero. Four floats at a time in GCC/Clang vector types (SSE2 on x86-64):
+  // at -O2 GCC does not vectorize the plain loop.
+  using U32x4 = uint32_t __attribute__((vector_size(16)));
+  constexpr uint32_t kExponent = 0x7f800000u, kMagnitude = 0x7fffffffu;
+  U32x4 non_finite4 = {0, 0, 0, 0}, non_zero4 = {0, 0, 0, 0};
+  size_t i = 0;
+  for (; i + 4 <= v.size(); i += 4) {
+    U32x4 bits;
+    std::memcpy(&bits, v.data() + i, sizeof bits);
+    non_finite4 |= (U32x4)((bits & kExponent) == kExponent);
+    non_zero4 |= bits & kMagnitude;
+  }
+  uint32_t non_finite = non_finite4[0] | non_finite4[1] | non_finite4[2] | non_finite4[3];
+  uint32_t non_zero = non_zero4[0] | non_zero4[1] | non_zero4[2] | non_zero4[3];
+  for (; i < v.size(); ++i) {
+    const uint32_t bits = std::bit_cast<uint32_t>(v[i]);
+    non_finite |= static_cast<uint32_t>((bits & kExponent) == kExponent);
+    non_zero |= bits & kMagnitude;
+  }
+  return {non_finite == 0, non_zero == 0};
+}
+
 Status ValidateVector(std::span<const float> v, uint32_t dim, Metric metric, const VectorLimits& limits) {
   if (v.empty()) return Status::InvalidArgument("vector is empty");
   if (v.size() > limits.max_dim) {
@@ -72,12 +98,9 @@ Status ValidateVector(std::span<const float> v, uint32_t dim, Metric metric, con
     return Status(Code::kDimMismatch,
                   "vector has dimension " + std::to_string(v.size()) + ", collection has " + std::to_string(dim));
   }
-  bool all_zero = true;
-  for (float x : v) {
-    if (!std::isfinite(x)) return Status::InvalidArgument("vector contains NaN or infinity");
-    if (x != 0.0f) all_zero = false;
-  }
-  if (metric == Metric::kCosine && all_zero) {
+  const VectorValues values = InspectValues(v);
+  if (!values.all_finite) return Status::InvalidArgument("vector contains NaN or infinity");
+  if (metric == Metric::kCosine && values.all_zero) {
     return Status::InvalidArgument("a zero vector has no direction under the cosine metric");
   }
   return Status::OK();

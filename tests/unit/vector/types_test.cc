@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <limits>
+#include <vector>
 
 namespace kissvdb::vector {
 namespace {
@@ -60,6 +62,33 @@ TEST(VectorTypesTest, Vectors) {
   EXPECT_EQ(check({0, 0, 0}, 3, Metric::kL2), Code::kOk);
   EXPECT_EQ(check({0, 0, 0}, 3, Metric::kDot), Code::kOk);
   EXPECT_EQ(check({0, 0, 0}, 3, Metric::kCosine), Code::kInvalidArgument);
+}
+
+// Every length around the four-float blocks, every position of the odd
+// value, against std::isfinite and == 0.
+TEST(VectorTypesTest, InspectValuesSeesEveryComponent) {
+  const float odd_values[] = {std::numeric_limits<float>::quiet_NaN(),
+                              -std::numeric_limits<float>::signaling_NaN(),
+                              std::numeric_limits<float>::infinity(),
+                              -std::numeric_limits<float>::infinity(),
+                              std::numeric_limits<float>::denorm_min(),
+                              -std::numeric_limits<float>::denorm_min(),
+                              std::numeric_limits<float>::max(),
+                              -0.0f,
+                              1.0f};
+  for (size_t n = 0; n <= 19; ++n) {
+    const VectorValues zeros = InspectValues(std::vector<float>(n, 0.0f));
+    EXPECT_TRUE(zeros.all_finite && zeros.all_zero) << n;
+    for (size_t at = 0; at < n; ++at) {
+      for (float odd : odd_values) {
+        std::vector<float> v(n, 0.0f);
+        v[at] = odd;
+        const VectorValues got = InspectValues(v);
+        EXPECT_EQ(got.all_finite, std::isfinite(odd)) << n << " " << at << " " << odd;
+        EXPECT_EQ(got.all_zero, odd == 0.0f) << n << " " << at << " " << odd;
+      }
+    }
+  }
 }
 
 TEST(VectorTypesTest, SearchRequests) {
