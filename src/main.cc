@@ -3,7 +3,7 @@
 // config -> logging -> bind policy and API key -> routes -> HttpServer ->
 // wait for SIGINT/SIGTERM -> graceful stop -> exit 0.
 //
-// Exit codes: 0 after a clean stop or --help; 2 for a configuration error
+// Exit codes: 0 after a clean stop, --help or --version; 2 for a configuration error
 // (bad flag, non-loopback bind without an explicit key); 1 when start-up
 // fails otherwise (port in use, unreadable data directory).
 #include <fcntl.h>

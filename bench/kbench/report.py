@@ -118,7 +118,7 @@ def machine_info(kissvdb_binary):
     debian = open("/etc/debian_version").read().strip() if os.path.exists("/etc/debian_version") else "?"
     fs = subprocess.run(["df", "-T", "/tmp"], capture_output=True, text=True).stdout.splitlines()[-1].split()[1]
     versions = {
-        "kissvdb": _cmd_version([kissvdb_binary, "--help"], r"KissVDB (\S+)"),
+        "kissvdb": _cmd_version([kissvdb_binary, "--version"], r"kissvdb (\S+)"),
         "nginx-light": _dpkg_version("nginx-light"),
         "redis-server": _dpkg_version("redis-server"),
         "etcd-server": _dpkg_version("etcd-server"),

@@ -83,8 +83,9 @@ struct Config {
 // Parses flags, environment and an optional config file into a Config.
 // Returns InvalidArgument naming the offending flag/variable/key. `env` is
 // the process environment as NAME=VALUE strings (environ), passed in so tests
-// can control it. When --help is given, *help_text is filled and the returned
-// Config is the defaults.
+// can control it. When --help (or --version) is given, *help_text is filled
+// with the help (or "kissvdb VERSION\n") and the returned Config is the
+// defaults.
 Result<Config> LoadConfig(int argc, const char* const* argv, const char* const* env,
                           std::string* help_text);
 

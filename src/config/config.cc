@@ -38,6 +38,7 @@ struct FlagValue {
 
 struct ParsedArgs {
   bool help = false;
+  bool version = false;
   std::string config_path;
   std::vector<FlagValue> values;  // in command-line order; a later one wins
   Status error;                   // the first problem; reported unless --help
@@ -56,6 +57,10 @@ ParsedArgs ParseArgs(int argc, const char* const* argv) {
     std::string arg = argv[i] ? argv[i] : "";
     if (arg == "--help" || arg == "-h") {
       out.help = true;
+      continue;
+    }
+    if (arg == "--version") {
+      out.version = true;
       continue;
     }
     if (arg.size() <= 2 || arg.compare(0, 2, "--") != 0) {
@@ -200,6 +205,8 @@ std::string HelpText() {
          "Options:\n"
          "  -h, --help\n"
          "      Print this help and exit.\n"
+         "  --version\n"
+         "      Print \"kissvdb VERSION\" and exit.\n"
          "  --config PATH\n"
          "      JSON config file whose keys mirror the settings below, e.g.\n"
          "      {\"port\": 9917, \"limits\": {\"max_key_len\": 512}}. Unknown keys are errors.\n"
@@ -232,6 +239,10 @@ Result<Config> LoadConfig(int argc, const char* const* argv, const char* const* 
   ParsedArgs args = ParseArgs(argc, argv);
   if (args.help) {
     if (help_text) *help_text = HelpText();
+    return Config{};
+  }
+  if (args.version) {
+    if (help_text) *help_text = "kissvdb " KISSVDB_VERSION "\n";
     return Config{};
   }
   if (!args.error.ok()) return args.error;

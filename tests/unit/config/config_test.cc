@@ -348,6 +348,16 @@ TEST(ConfigTest, UnknownFlagsAndStrayArguments) {
   EXPECT_EQ(Ok({"--api-key=--odd-but-allowed"}).api_key, "--odd-but-allowed");
 }
 
+TEST(ConfigTest, VersionPrintsOneLine) {
+  std::string text;
+  auto r = Load({"--version", "--port", "junk"}, {}, &text);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(text, "kissvdb " KISSVDB_VERSION "\n");
+  std::string help;
+  ASSERT_TRUE(Load({"--help"}, {}, &help).ok());
+  EXPECT_NE(help.find("--version"), std::string::npos);
+}
+
 TEST(ConfigTest, HelpListsEveryFlagAndVariable) {
   std::string help;
   auto r = Load({"--port", "1", "--help"}, {"KISSVDB_PORT=junk"}, &help);
