@@ -7,7 +7,8 @@
 #
 # Environment: BUILD_DIR (default build), BUILD_TYPE (default RelWithDebInfo),
 # JOBS (default: number of cores), SANITIZE (0/1), WERROR (ON/OFF, default ON:
-# warnings are errors in dev builds and CI; CMake's own default is OFF).
+# warnings are errors in dev builds and CI; CMake's own default is OFF),
+# TESTS (ON/OFF, default ON: configure the tests, which need GoogleTest).
 # Expects the dependencies of scripts/setup.sh to be installed.
 set -euo pipefail
 
@@ -24,7 +25,7 @@ trap 'rm -f "$log"' EXIT
 # changed SANITIZE/BUILD_TYPE to an existing build directory.
 if ! cmake -S "$ROOT" -B "$BUILD_DIR" -G Ninja \
       -DCMAKE_BUILD_TYPE="$BUILD_TYPE" -DKISSVDB_SANITIZE="$sanitize" \
-      -DKISSVDB_WERROR="$WERROR" >"$log" 2>&1; then
+      -DKISSVDB_WERROR="$WERROR" -DKISSVDB_TESTS="${TESTS:-ON}" >"$log" 2>&1; then
   cat "$log" >&2
   echo "build.sh: error: cmake configure failed (did scripts/setup.sh run?)" >&2
   exit 1
