@@ -113,6 +113,7 @@ async function startServer(binary) {
 const server = await startServer(path.resolve(args.binary));
 const recordFile = path.join(workDir, 'responses.json');
 let recorded = [];
+let methodNotAllowed = null;
 try {
   const r = spawnSync(process.execPath, [path.join(workDir, 'usage.js')], {
     encoding: 'utf8', timeout: 60000,
@@ -121,6 +122,9 @@ try {
   process.stdout.write(r.stdout || '');
   check('usage.js runs against the server', r.status === 0, `exit ${r.status}\n${r.stderr}`);
   if (existsSync(recordFile)) recorded = JSON.parse(readFileSync(recordFile, 'utf8'));
+  // A method a path lacks: 405 with Allow (components/responses/MethodNotAllowed).
+  const r405 = await fetch(`${server.base}/v1/health`, { method: 'DELETE', headers: { 'X-API-Key': TOKEN } });
+  methodNotAllowed = { status: r405.status, allow: r405.headers.get('allow'), body: await r405.text() };
 } finally {
   await server.stop();
 }
@@ -183,6 +187,13 @@ for (const r of recorded) {
   const extra = undeclared(value, content[media].schema, '$', []);
   check(name, ok && extra.length === 0,
     `${ok ? '' : ajv.errorsText(validate.errors)} ${extra.length ? 'undocumented fields: ' + extra.join(', ') : ''}`);
+}
+if (methodNotAllowed) {
+  const validate = ajv.getSchema(`spec#/${pointer(['components', 'responses', 'MethodNotAllowed', 'content', 'application/json', 'schema'])}`);
+  const body = JSON.parse(methodNotAllowed.body);
+  check('DELETE /v1/health -> 405 method_not_allowed with Allow: GET',
+    methodNotAllowed.status === 405 && methodNotAllowed.allow === 'GET' && validate(body) && body.error === 'method_not_allowed',
+    JSON.stringify(methodNotAllowed));
 }
 // Every /v1 operation ran, except the ones a JSON client cannot read.
 const unreadable = new Set(['get /v1/stream', 'get /v1/events', 'get /v1/admin/backups/{name}']);
