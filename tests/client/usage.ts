@@ -2,7 +2,7 @@
 // docs/openapi.yaml (openapi-typescript + openapi-fetch). client_test.mjs
 // type-checks it with `tsc --strict`, then runs it against a real server:
 // it touches every area (health, metrics, state, events, log, documents,
-// vectors, SQL, API keys, admin, HEAD and OPTIONS) and records every
+// vectors, text search, SQL, API keys, admin, HEAD and OPTIONS) and records every
 // response, which client_test.mjs validates against the spec.
 //
 //   KISSVDB_URL=http://127.0.0.1:port KISSVDB_TOKEN=... KISSVDB_RECORD=out.json node usage.js
@@ -178,6 +178,70 @@ async function vectors(): Promise<void> {
   expect("vector drop", drop.data?.deleted === true, drop.error);
 }
 
+async function text(): Promise<void> {
+  const path = { collection: "client_chunks" };
+  const created = await api.POST("/v1/vector/{collection}", {
+    params: { path },
+    body: { dim: 2, text_fields: ["text"], text_tokenizer: "porter" },
+  });
+  expect("vector create with a text index", created.data?.text_index?.tokenizer === "porter", created.data);
+  await api.POST("/v1/vector/{collection}/upsert_batch", {
+    params: { path },
+    body: {
+      items: [
+        { id: "c1", vector: [1, 0], meta: { text: "Error E1234 while connecting to the log" } },
+        { id: "c2", vector: [0, 1], meta: { text: "Everything is fine" } },
+      ],
+    },
+  });
+  // Text only: no vector in the body.
+  const byText = await api.POST("/v1/vector/{collection}/search", { params: { path }, body: { text: "connection e1234", k: 5 } });
+  expect("text search", byText.data?.hits[0]?.id === "c1" && byText.data.hits[0].text_rank === 1, byText.data);
+  const hybrid = await api.POST("/v1/vector/{collection}/search", {
+    params: { path },
+    body: {
+      text: "fine",
+      vector: [1, 0],
+      k: 2,
+      candidates: 10,
+      fusion: { method: "rrf", k: 60, weights: { text: 1, vector: 0.5 } },
+      highlight: { pre: "[", post: "]" },
+    },
+  });
+  expect("hybrid search", hybrid.data?.hits.length === 2 && hybrid.data.hits.some((h) => h.snippet === "Everything is [fine]"), hybrid.data);
+  const weighted = await api.POST("/v1/vector/{collection}/search", {
+    params: { path },
+    body: { text: "log", vector: [0, 1], k: 1, fusion: { method: "weighted", vector_weight: 0.2 } },
+  });
+  expect("weighted fusion", weighted.data?.hits[0]?.id === "c1", weighted.data);
+  const malformed = await api.POST("/v1/vector/{collection}/search", { params: { path }, body: { text: "a AND", text_syntax: "fts5" } });
+  expect("a malformed FTS5 query is 400 invalid_query", malformed.error?.error === "invalid_query", malformed.error);
+  const info = await api.GET("/v1/vector/{collection}", { params: { path } });
+  expect("vector info shows the text index", info.data?.text_index?.items === 2, info.data);
+
+  const doc = { target: "doc" as const, collection: "client_notes" };
+  const put = await api.PUT("/v1/text/{target}/{collection}", { params: { path: doc }, body: { fields: ["title", "body.text"] } });
+  expect("text index put", put.data?.items === 0, put.data);
+  await api.PUT("/v1/doc/{collection}/{id}", {
+    params: { path: { collection: "client_notes", id: "n1" } },
+    body: { title: "Canción", body: { text: "about the summer" }, team: "a" },
+  });
+  const found = await api.POST("/v1/doc/{collection}/search", {
+    params: { path: { collection: "client_notes" } },
+    body: { text: "cancion", filter: { team: "a" }, limit: 5, highlight: true },
+  });
+  expect("doc search", found.data?.documents[0]?.id === "n1" && typeof found.data.documents[0].score === "number", found.data);
+  const one = await api.GET("/v1/text/{target}/{collection}", { params: { path: doc } });
+  expect("text index get", one.data?.items === 1, one.data);
+  const all = await api.GET("/v1/text");
+  expect("text index list", all.data?.indexes.length === 2, all.data);
+  const del = await api.DELETE("/v1/text/{target}/{collection}", { params: { path: doc } });
+  expect("text index delete", del.data?.deleted === true, del.data);
+  const gone = await api.POST("/v1/doc/{collection}/search", { params: { path: { collection: "client_notes" } }, body: { text: "x" } });
+  expect("doc search without a text index is 404", gone.response.status === 404, gone.error);
+  await api.DELETE("/v1/vector/{collection}", { params: { path } });
+}
+
 async function sql(): Promise<void> {
   const exec = await api.POST("/v1/sql/exec", { body: { sql: "CREATE TABLE client_t(id INTEGER PRIMARY KEY, name TEXT)" } });
   expect("sql exec", typeof exec.data?.rows_affected === "number", exec.error);
@@ -241,6 +305,7 @@ async function main(): Promise<void> {
   await events();
   await docs();
   await vectors();
+  await text();
   await sql();
   await keysAndAdmin();
   await protocol();
