@@ -35,6 +35,8 @@ class Stmt {
   Result<bool> Step();
   // Steps to the end (a statement that returns no rows).
   Status Run();
+  // Back to before the first row, bindings kept, to run again.
+  void Reset() { sqlite3_reset(stmt_); }
 
   std::string_view Text(int column) const;
   int64_t Int(int column) const;

@@ -378,19 +378,21 @@ std::optional<TextSpec> TextIndex::Spec(Target target, const std::string& collec
   return table->spec;
 }
 
-std::vector<IndexDef> TextIndex::Definitions() const {
+std::vector<std::pair<IndexDef, int64_t>> TextIndex::Committed() const {
   std::shared_lock lk(tables_mu_);
+  std::vector<std::pair<IndexDef, int64_t>> out;
+  for (const auto& [key, table] : tables_) out.emplace_back(IndexDef{key.first, key.second, table.spec}, table.id);
+  return out;
+}
+
+std::vector<IndexDef> TextIndex::Definitions() const {
   std::vector<IndexDef> out;
-  for (const auto& [key, table] : tables_) out.push_back(IndexDef{key.first, key.second, table.spec});
+  for (auto& [def, id] : Committed()) out.push_back(std::move(def));
   return out;
 }
 
 Result<std::vector<IndexInfo>> TextIndex::List() const {
-  std::vector<std::pair<IndexDef, int64_t>> defs;
-  {
-    std::shared_lock lk(tables_mu_);
-    for (const auto& [key, table] : tables_) defs.emplace_back(IndexDef{key.first, key.second, table.spec}, table.id);
-  }
+  std::vector<std::pair<IndexDef, int64_t>> defs = Committed();
   ReadLease lease(*this);
   auto conn = lease.Get();
   if (!conn.ok()) return conn.status();
@@ -440,25 +442,37 @@ Result<std::vector<TextHit>> TextIndex::Search(Target target, const std::string&
   std::string sql = "SELECT m.item, bm25(" + f + ")";
   if (highlight.enabled) sql += ", " + SnippetCall(table->id, highlight);
   sql += " FROM " + f + " JOIN " + M(table->id) + " m ON m.rid = " + f + ".rowid WHERE " + f +
-         " MATCH ?1 ORDER BY 2, 1";
-  if (!accept) sql += " LIMIT ?4";
+         " MATCH ?1 ORDER BY 2, 1 LIMIT ?4 OFFSET ?5";
   auto stmt = (*conn)->Prepare(sql);
   if (!stmt.ok()) return ReadError(stmt.status(), collection);
-  stmt->Bind(1, match);
-  if (highlight.enabled) stmt->Bind(2, highlight.pre).Bind(3, highlight.post);
-  if (!accept) stmt->Bind(4, static_cast<int64_t>(limit));
-  while (hits.size() < limit) {
-    auto row = stmt->Step();
-    if (!row.ok()) return ReadError(row.status(), collection);
-    if (!*row) break;
-    std::string_view id = stmt->Text(0);
-    if (accept && !accept(id)) continue;
-    TextHit hit;
-    hit.id = std::string(id);
-    hit.score = -stmt->Double(1);
-    hit.rank = static_cast<uint32_t>(hits.size() + 1);
-    if (highlight.enabled) hit.snippet = std::string(stmt->Text(2));
-    hits.push_back(std::move(hit));
+  // SQLite keeps only the best LIMIT + OFFSET rows while it ranks the
+  // matches. When `accept` turns rows away, the next window is 4 times
+  // larger and starts where the last one ended (a rare filter reads deeper
+  // into the ranking, never the whole of it at once).
+  size_t offset = 0;
+  size_t window = accept ? limit + 16 : limit;
+  for (;;) {
+    stmt->Bind(1, match).Bind(4, static_cast<int64_t>(window)).Bind(5, static_cast<int64_t>(offset));
+    if (highlight.enabled) stmt->Bind(2, highlight.pre).Bind(3, highlight.post);
+    size_t rows = 0;
+    while (hits.size() < limit) {
+      auto row = stmt->Step();
+      if (!row.ok()) return ReadError(row.status(), collection);
+      if (!*row) break;
+      ++rows;
+      std::string_view id = stmt->Text(0);
+      if (accept && !accept(id)) continue;
+      TextHit hit;
+      hit.id = std::string(id);
+      hit.score = -stmt->Double(1);
+      hit.rank = static_cast<uint32_t>(hits.size() + 1);
+      if (highlight.enabled) hit.snippet = std::string(stmt->Text(2));
+      hits.push_back(std::move(hit));
+    }
+    if (hits.size() >= limit || rows < window) break;  // full, or the ranking ran out
+    offset += window;
+    window *= 4;
+    stmt->Reset();
   }
   return hits;
 }
@@ -484,11 +498,7 @@ Result<std::optional<std::string>> TextIndex::Snippet(Target target, const std::
 }
 
 Result<std::string> TextIndex::Digest() const {
-  std::vector<std::pair<IndexDef, int64_t>> defs;
-  {
-    std::shared_lock lk(tables_mu_);
-    for (const auto& [key, table] : tables_) defs.emplace_back(IndexDef{key.first, key.second, table.spec}, table.id);
-  }
+  std::vector<std::pair<IndexDef, int64_t>> defs = Committed();
   ReadLease lease(*this);
   auto conn = lease.Get();
   if (!conn.ok()) return conn.status();

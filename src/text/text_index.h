@@ -112,6 +112,8 @@ class TextIndex {
   Status ApplyOne(const Event& event, const Source& source, bool* changed);
   Status SetApplied(uint64_t offset);
   std::optional<Table> TableOf(Target target, const std::string& collection) const;
+  // Every committed index with its table id, in key order.
+  std::vector<std::pair<IndexDef, int64_t>> Committed() const;
   // Ends the writer's transaction: commits and publishes work_ to readers,
   // or rolls back and forgets work_'s changes.
   Status Finish(Status st, bool tables_changed);
