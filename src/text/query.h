@@ -7,6 +7,9 @@
 // is safe: quotes, "-", "*", AND/NEAR or unbalanced quotes are just
 // characters of words. Inside a string FTS5 cuts the word again with the
 // index's own tokenizer ("¿qué" -> "qué"; "l'été" -> the phrase "l ete").
+// With the porter (English) tokenizer, English stop words ("the", "and",
+// "for", ... the Snowball list PostgreSQL's `english` configuration uses)
+// are dropped first: a query of only stop words is an empty result.
 //
 // FTS5-syntax queries pass through unchanged; SQLite rejects a malformed
 // one when it runs (the index reports InvalidQuery).

@@ -108,7 +108,9 @@ TEST_F(TextSearchTest, Bm25RanksAndScoresEqualSqliteFts5InProcess) {
       std::string q = query + " ";
       for (size_t pos; (pos = q.find(' ', start)) != std::string::npos; start = pos + 1) {
         if (pos == start) continue;
-        match += (match.empty() ? "\"" : " OR \"") + q.substr(start, pos - start) + "\"";
+        const std::string word = q.substr(start, pos - start);
+        if (tokenizer == "porter" && word == "the") continue;  // an English stop word (docs/search.md)
+        match += (match.empty() ? "\"" : " OR \"") + word + "\"";
       }
       auto expected = ReferenceBm25(kCorpus, tokenize, match);
       ASSERT_EQ(answer["hits"].size(), expected.size()) << tokenizer << " / " << query << ": " << answer.dump();

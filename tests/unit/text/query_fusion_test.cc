@@ -26,6 +26,13 @@ TEST(QueryTest, PlainQueriesAreQuotedWordsJoinedWithOr) {
   EXPECT_EQ(Match("wal::Log foo.bar", Tokenizer::kTrigram), "\"wal::Log\" OR \"foo.bar\"");
 }
 
+TEST(QueryTest, PorterQueriesDropEnglishStopWords) {
+  EXPECT_EQ(Match("The cat and the hat", Tokenizer::kPorter), "\"cat\" OR \"hat\"");
+  EXPECT_EQ(Match("The cat and the hat"), "\"The\" OR \"cat\" OR \"and\" OR \"hat\"") << "unicode61 keeps them";
+  EXPECT_EQ(Match("to be or not to be", Tokenizer::kPorter), "") << "only stop words: an empty result";
+  EXPECT_EQ(Match("don't", Tokenizer::kPorter), "");
+}
+
 TEST(QueryTest, BadInputIsInvalidArgument) {
   EXPECT_EQ(MatchExpression("caf\xc3\x28", Syntax::kPlain, Tokenizer::kUnicode61).status().code(),
             Code::kInvalidArgument);
