@@ -14,9 +14,9 @@ VALUE_100 = "v" * 100  # every KV-like row writes 100-byte values
 PARAMS = {
     # quick: a check that every row runs (the ctest); full: the published run
     "quick": dict(seconds=1, runs=1, keys=2000, mem_keys=20000, vec_base=2000, vec_queries=100,
-                  vec_upsert=1000, sql_rows=2000, cas_keys=4),
+                  vec_upsert=1000, sql_rows=2000, cas_keys=4, text_items=3000, text_queries=200),
     "full": dict(seconds=10, runs=3, keys=100000, mem_keys=1000000, vec_base=60000, vec_queries=1000,
-                 vec_upsert=10000, sql_rows=100000, cas_keys=16),
+                 vec_upsert=10000, sql_rows=100000, cas_keys=16, text_items=0, text_queries=1000),
 }
 
 # How each peer is found; a missing one makes its rows "not measured".
@@ -86,6 +86,10 @@ class Ctx:
         binary = PEER_BINARIES.get(name)
         if binary and not procs.have(binary) and not os.path.exists("/usr/sbin/" + binary):
             return self._skip(name, f"{binary} is not installed (bench/setup_peers.sh installs it)")
+        if name == "postgres" and not all(os.path.exists(os.path.join(procs.PG_BIN, b)) for b in
+                                          ("initdb", "postgres", "pgbench", "psql")):
+            return self._skip(name, f"PostgreSQL 15 is not installed in {procs.PG_BIN} (package postgresql-15; "
+                                    f"bench/setup_peers.sh installs it)")
         if name.startswith("redis") and not procs.have("redis-benchmark"):
             return self._skip(name, "redis-benchmark is not installed (package redis-tools)")
         try:
@@ -98,6 +102,8 @@ class Ctx:
                 p = procs.Redis(d, "always")
             elif name == "etcd":
                 p = procs.Etcd(d)
+            elif name == "postgres":
+                p = procs.Postgres(d)
             else:
                 raise ValueError(name)
             p.start()
