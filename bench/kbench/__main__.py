@@ -1,7 +1,8 @@
 """bench/run.sh's engine: runs every row and prints / writes the table.
 
   python3 -m kbench (--quick | --full) --binary BIN --hnsw-baseline BIN
-                    --sqlite-baseline BIN [--sse-fanout BIN] [--out FILE]
+                    --sqlite-baseline BIN [--fts5-baseline BIN] [--sse-fanout BIN]
+                    [--out FILE]
                     [--rows a,b,...] [--seconds S] [--runs N]
 """
 import argparse
@@ -13,7 +14,7 @@ import tempfile
 import time
 import traceback
 
-from . import report, rows_boot, rows_kv, rows_sse, rows_vector
+from . import report, rows_boot, rows_kv, rows_sse, rows_text, rows_vector
 from .ctx import Ctx
 
 ROWS = {  # name -> (function, needs the shared daemon)
@@ -25,6 +26,7 @@ ROWS = {  # name -> (function, needs the shared daemon)
     "docfind": (rows_kv.doc_find, True),
     "events": (rows_kv.event_append, True),
     "sql": (rows_kv.sql_select, True),
+    "text": (rows_text.text_rows, True),
     "sse": (rows_sse.sse_rows, False),
     "boot": (rows_boot.boot_rows, False),
 }
@@ -39,6 +41,7 @@ def main():
     ap.add_argument("--hnsw-baseline", required=True)
     ap.add_argument("--sqlite-baseline", required=True)
     ap.add_argument("--sse-fanout", default="")
+    ap.add_argument("--fts5-baseline", default="")
     ap.add_argument("--out", default="")
     ap.add_argument("--rows", default=",".join(ROWS))
     ap.add_argument("--seconds", type=float, default=0)
