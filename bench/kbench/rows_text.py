@@ -283,7 +283,8 @@ class PostgresPeer:
         return _metrics(ranks)
 
     def run(self):
-        secs = max(1, round(self.ctx.p["seconds"]))
+        # 64 backends take a moment to start and prepare: at least 3 s.
+        secs = max(3, round(self.ctx.p["seconds"]))
         argv = self.pg.client("pgbench", "-n", "-M", "prepared", "-f", self.script, "-c", "64", "-j", "2", "-T",
                               str(secs), "postgres")
         out = subprocess.run(argv, capture_output=True, text=True, timeout=secs * 10 + 300)
@@ -372,13 +373,7 @@ def text_rows(ctx):
             pg_row.skipped = f"PostgreSQL setup failed: {e}"
             ctx.say(f"SKIP postgres: {e}")
             pg_peer = None
-    try:
-        a, b, c = loadgen.interleave(ctx.p["runs"], kiss[TEXT_MODE], pg_peer.run if pg_peer else None,
-                                     fts5.run if fts5 else None)
-    except PeerError as e:  # marks the peers' rows; KissVDB's failure fails the row
-        ctx.say(f"text throughput: a peer failed ({e}); KissVDB alone")
-        pg_row.skipped = fts5_row.skipped = str(e)
-        a, b, c = loadgen.interleave(ctx.p["runs"], kiss[TEXT_MODE])[0], None, None
+    a, b, c = _interleave(ctx, kiss[TEXT_MODE], (pg_peer and pg_peer.run, pg_row), (fts5 and fts5.run, fts5_row))
     kiss_note = _samples("KissVDB", a)
     pg_row.kiss = fts5_row.kiss = a["rate"]
     pg_row.peer, fts5_row.peer = (b["rate"] if b else None), (c["rate"] if c else None)
@@ -409,6 +404,25 @@ def text_rows(ctx):
                        f"vector-only {_samples('', b)}")
     ctx.say(f"hybrid: {a['rate']:.0f}/s vs vector-only {b['rate']:.0f}/s")
     return rows
+
+
+def _interleave(ctx, kiss, *peers):
+    """loadgen.interleave for KissVDB and peers given as (run or None,
+    row): a peer whose run fails (PeerError) marks its row "not measured"
+    and drops out; the others go on."""
+    samples = [[] for _ in range(1 + len(peers))]
+    dead = [run is None for run, _ in peers]
+    for _ in range(ctx.p["runs"]):
+        samples[0].append(kiss())
+        for i, (run, row) in enumerate(peers):
+            if dead[i]:
+                continue
+            try:
+                samples[i + 1].append(run())
+            except PeerError as e:
+                dead[i], row.skipped = True, str(e)
+                ctx.say(f"SKIP {row.peer_name}: {e}")
+    return [loadgen.median_result(s) if s and not (i and dead[i - 1]) else None for i, s in enumerate(samples)]
 
 
 def _samples(who, r):
