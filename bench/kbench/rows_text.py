@@ -317,9 +317,11 @@ def text_rows(ctx):
         return rows
     nq = min(nq, len(corpus.queries))
     st = corpus.stats
-    about = (f"{len(corpus.items):,} Debian package descriptions (Translation-en of bookworm: "
-             f"{st['packages']:,} read, {st['duplicate_long']:,} repeated long descriptions dropped), "
-             f"{nq} summaries as queries")
+    sample = f"an even sample of the {st['unique_items']:,}" if len(corpus.items) < st["unique_items"] else "the"
+    about = (f"{len(corpus.items):,} Debian package long descriptions ({sample} unique ones of bookworm's "
+             f"Translation-en: {st['packages']:,} read, {st['duplicate_long']:,} repeating another's dropped; "
+             f"corpus file {os.path.basename(corpus.path)}), {nq} package summaries as queries, each with one "
+             f"relevant item (its package)")
     ctx.say(f"text: {about}; loading into KissVDB")
     secs = _kiss_load(ctx, corpus)
     ctx.say(f"text: KissVDB indexed {len(corpus.items)} items (vector + text) in {secs:.1f} s "
@@ -337,7 +339,10 @@ def text_rows(ctx):
         results[name] = (mrr, rec)
         row.kiss = mrr
         body = search_body(mode, "…", [0.0])
-        row.note = f"recall@10 {rec:.3f}; {about}; body `{body.replace('[0]', '[…]')}`"
+        row.note = (f"recall@10 {rec:.3f}; body `{body.replace('[0]', '[…]')}`; "
+                    + (f"{about}; LSA vectors: TF-IDF ({st['vocabulary']:,} terms) + truncated SVD to {corpus.dim} "
+                       f"(explained variance {st['explained_variance']:.2f}), the query's from its summary"
+                       if row is quality[0] else "same corpus and queries as the first quality row"))
         ctx.say(f"text quality: {name}: MRR@10 {mrr:.3f}, recall@10 {rec:.3f}")
     text_row = quality[0]
     if fts5 is not None:
@@ -379,13 +384,15 @@ def text_rows(ctx):
     pg_row.peer, fts5_row.peer = (b["rate"] if b else None), (c["rate"] if c else None)
     pg_row.record_pairs(a, b)
     fts5_row.record_pairs(a, c)
-    common = (f"top {K}, any of the words (OR) ranked, one query per request; {about}; KissVDB: "
+    common = (f"top {K}, any of the words (OR) ranked, one query per request; the corpus and queries of the "
+              f"quality rows; KissVDB: "
               f'`{{"k":{K},"text":…}}` to /v1/vector/{{c}}/search (text index over meta.text, tokenizer {TOKENIZER}), '
               f"wrk 64 connections; {kiss_note}")
     pg_row.note = (common + "; PostgreSQL: its own server (initdb defaults, fsync on, shared_buffers 128MB) over "
                    "TCP, `pgbench -M prepared -c 64 -j 2`, the query text picked by a random id from a table: "
                    "`" + PostgresPeer.SQL + "` where kb_query(id) is `to_tsquery('english', q)` of the query's words "
-                   "joined with ` | ` (`" + PostgresPeer.FUNCTION + "`); "
+                   "joined with ` | ` (`" + PostgresPeer.FUNCTION + "`; the english configuration drops stop words, "
+                   "FTS5 and KissVDB keep them); "
                    + (f"load + GIN index {pg_peer.load_s:.0f} s, MRR@10 {pg_mrr:.3f} / recall@10 {pg_rec:.3f}; "
                       f"runs {b['samples']} (latency average {b['avg_ms']} ms)" if b else ""))
     fts5_row.note = (common + "; FTS5 (the limit, what the daemon's text index is built on): "
@@ -400,7 +407,7 @@ def text_rows(ctx):
     hybrid_row.record_pairs(a, b)
     hybrid_row.note = (f"`{search_body(dict(MODES)[HYBRID_MODE], '…', [0.0]).replace('[0]', '[…]')}` vs "
                        f"`{search_body(dict(MODES)[VECTOR_MODE], '…', [0.0]).replace('[0]', '[…]')}`, default "
-                       f"candidates; {about}; wrk 64 connections, one query per POST; hybrid {_samples('', a)}; "
+                       f"candidates; the corpus and queries of the quality rows; wrk 64 connections, one query per POST; hybrid {_samples('', a)}; "
                        f"vector-only {_samples('', b)}")
     ctx.say(f"hybrid: {a['rate']:.0f}/s vs vector-only {b['rate']:.0f}/s")
     return rows

@@ -187,7 +187,7 @@ class Corpus:
         if sys.byteorder != "little":
             data.byteswap()
         self.dim, self.stats, self.items, self.queries = header["dim"], header["stats"], header["items"], header["queries"]
-        self.sources = header["sources"]
+        self.sources, self.path = header["sources"], path
         n, d = len(self.items), self.dim
         if len(data) != (n + len(self.queries)) * d:
             raise RuntimeError(f"{path}: {len(data)} floats, expected {(n + len(self.queries)) * d}")
