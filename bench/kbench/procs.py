@@ -20,29 +20,32 @@ import time
 _live = []
 
 
-def _die_with_parent():
+def _die_with_parent(sig=signal.SIGTERM):
     try:
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, sig)  # PR_SET_PDEATHSIG
     except OSError:
         pass
 
 
-def _as_user(uid, gid):
-    """A preexec_fn: drop to uid/gid (PostgreSQL refuses to run as root),
-    then die with the parent (a change of user clears PDEATHSIG)."""
+def _as_user(user, death_signal=None):
+    """A preexec_fn: drop to the user (a pwd entry, or None: stay), then
+    get death_signal when the parent dies (a change of user clears
+    PDEATHSIG)."""
     def run():
-        os.setgroups([])
-        os.setgid(gid)
-        os.setuid(uid)
-        _die_with_parent()
+        if user is not None:
+            os.setgroups([])
+            os.setgid(user.pw_gid)
+            os.setuid(user.pw_uid)
+        if death_signal is not None:
+            _die_with_parent(death_signal)
     return run
 
 
-def spawn(argv, log_path, env=None, user=None):
+def spawn(argv, log_path, env=None, user=None, death_signal=signal.SIGTERM):
     """Starts argv in its own session, logging to log_path; as `user` (a
-    pwd entry) if given."""
+    pwd entry) if given; it gets death_signal if the bench dies."""
     log = open(log_path, "ab")
-    pre = _as_user(user.pw_uid, user.pw_gid) if user else _die_with_parent
+    pre = _as_user(user, death_signal)
     p = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
                          preexec_fn=pre, start_new_session=True)
     log.close()
@@ -352,7 +355,7 @@ class Postgres:
 
     def _run(self, argv):
         out = subprocess.run(argv, capture_output=True, text=True, timeout=600, cwd=self.dir,
-                             preexec_fn=_as_user(self.user.pw_uid, self.user.pw_gid) if self.user else None)
+                             preexec_fn=_as_user(self.user))
         if out.returncode != 0:
             raise RuntimeError(f"{os.path.basename(argv[0])} failed: {(out.stderr or out.stdout).strip()[:500]}")
         return out.stdout
@@ -362,7 +365,9 @@ class Postgres:
                    "--encoding=UTF8", "--locale=C", "--no-instructions"])
         argv = [os.path.join(PG_BIN, "postgres"), "-D", self.data, "-p", str(self.port), "-c",
                 "listen_addresses=127.0.0.1", "-c", f"unix_socket_directories={self.dir}"]
-        self.proc = spawn(argv, os.path.join(self.dir, "postgres.log"), user=self.user)
+        # SIGINT if the bench dies: a "fast" shutdown, which does not wait
+        # for a client left behind (SIGTERM's "smart" one would).
+        self.proc = spawn(argv, os.path.join(self.dir, "postgres.log"), user=self.user, death_signal=signal.SIGINT)
         wait_until(lambda: self._ready(), self.proc, "postgres", timeout=120, step=0.05)
 
     def _ready(self):
