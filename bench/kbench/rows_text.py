@@ -352,6 +352,10 @@ def text_rows(ctx):
                        f"(explained variance {st['explained_variance']:.2f}), the query's from its summary"
                        if row is quality[0] else "same corpus and queries as the first quality row"))
         ctx.say(f"text quality: {name}: MRR@10 {mrr:.3f}, recall@10 {rec:.3f}")
+    vec_row = quality[[name for name, _ in MODES].index(VECTOR_MODE)]
+    vec_row.peer_name = "exact cosine top 10 (brute force)"
+    vec_row.peer, exact_rec = _metrics(corpus.exact_vector_rank[:nq])
+    vec_row.note += f"; exact recall@10 {exact_rec:.3f} (the HNSW search's loss is the ratio)"
     text_row = quality[0]
     if fts5 is not None:
         mrr, rec = fts5.quality()

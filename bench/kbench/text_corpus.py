@@ -10,7 +10,8 @@ siblings often share one) are dropped, the first by name kept, as are
 empty long descriptions. Each item and each query gets a dense vector by
 LSA: TF-IDF over the long descriptions, truncated SVD to DIM dimensions,
 L2-normalised (Debian's python3-sklearn); a query's vector is its short
-description projected through the same TF-IDF + SVD.
+description projected through the same TF-IDF + SVD. The exact dense answer
+of each query (brute-force cosine) is kept as the vector leg's reference.
 
 The prepared corpus is cached in one file keyed by the hash of the input
 files and of the parameters below, so only the first run pays for the SVD.
@@ -36,7 +37,7 @@ import time
 LISTS = "/var/lib/apt/lists"
 APT_HELPER = "/usr/lib/apt/apt-helper"
 DIM = 256
-FORMAT = 2  # bump when the preparation changes: it is part of the cache key
+FORMAT = 3  # bump when the preparation changes: it is part of the cache key
 SEED = 20
 MAX_QUERIES = 10000  # kept (a random sample of the summaries); a run uses the first few thousand
 
@@ -157,15 +158,30 @@ def prepare(files, max_items, out_path, log=print):
     order = list(map(int, q_ok))
     random.Random(SEED).shuffle(order)  # queries in a random order: the first N are a sample
     order = order[:MAX_QUERIES]
+    # The exact dense answer (brute-force cosine over the unit vectors): the
+    # rank of each query's package in its top 10 (0: absent), the
+    # reference for the vector-only leg's HNSW search.
+    t2 = time.monotonic()
+    exact = []
+    for lo in range(0, len(order), 500):
+        sims = qv[order[lo:lo + 500]] @ iv.T
+        top = np.argpartition(-sims, 10, axis=1)[:, :10]
+        for r, j in enumerate(order[lo:lo + 500]):
+            best = top[r][np.argsort(-sims[r, top[r]], kind="stable")]
+            hit = np.where(best == j)[0]
+            exact.append(int(hit[0]) + 1 if len(hit) else 0)
+    t_exact = time.monotonic() - t2
     stats.update(items=len(items), vocabulary=len(tfidf.vocabulary_), dim=DIM,
                  explained_variance=float(svd.explained_variance_ratio_.sum()), items_zero_vector=len(item_zero),
                  queries=len(order), queries_dropped_zero_vector=len(items) - len(q_ok),
-                 parse_seconds=round(t_parse, 2), lsa_seconds=round(t_lsa, 2))
+                 parse_seconds=round(t_parse, 2), lsa_seconds=round(t_lsa, 2), exact_seconds=round(t_exact, 2))
     log(f"text corpus: LSA (TF-IDF {x.shape[1]} terms, SVD to {DIM}, explained variance "
         f"{stats['explained_variance']:.3f}) in {t_lsa:.1f} s; {len(order)} queries kept "
-        f"({stats['queries_dropped_zero_vector']} summaries with no LSA vector dropped)")
+        f"({stats['queries_dropped_zero_vector']} summaries with no LSA vector dropped); their exact dense top 10 "
+        f"in {t_exact:.1f} s")
     header = {"format": FORMAT, "dim": DIM, "stats": stats, "sources": [os.path.basename(f) for f in files],
-              "items": [{"name": p, "short": s, "long": l} for p, s, l in items], "queries": order}
+              "items": [{"name": p, "short": s, "long": l} for p, s, l in items], "queries": order,
+              "exact_vector_rank": exact}
     tmp = out_path + ".tmp"
     with open(tmp, "wb") as f:
         f.write(json.dumps(header, separators=(",", ":"), ensure_ascii=False).encode() + b"\n")
@@ -177,7 +193,9 @@ def prepare(files, max_items, out_path, log=print):
 class Corpus:
     """A prepared corpus, read back with the standard library only.
     items[i] = {"name", "short", "long"}; vector(i) is item i's; queries[j]
-    is the item index query j is the summary of, qvector(j) its vector."""
+    is the item index query j is the summary of, qvector(j) its vector,
+    exact_vector_rank[j] the rank (1-10, 0: not in the top 10) of that item
+    in the exact cosine top 10 of qvector(j)."""
 
     def __init__(self, path):
         with open(path, "rb") as f:
@@ -188,6 +206,7 @@ class Corpus:
             data.byteswap()
         self.dim, self.stats, self.items, self.queries = header["dim"], header["stats"], header["items"], header["queries"]
         self.sources, self.path = header["sources"], path
+        self.exact_vector_rank = header["exact_vector_rank"]
         n, d = len(self.items), self.dim
         if len(data) != (n + len(self.queries)) * d:
             raise RuntimeError(f"{path}: {len(data)} floats, expected {(n + len(self.queries)) * d}")
