@@ -341,10 +341,8 @@ def text_rows(ctx):
         fts5 = Fts5Peer(ctx, corpus, nq)
     else:
         fts5_row.skipped = f"{ctx.args.fts5_baseline or 'kissvdb_bench_fts5'} not built"
-    results = {}
     for (name, mode), row in zip(MODES, quality):
         mrr, rec = _kiss_quality(ctx, corpus, nq, mode)
-        results[name] = (mrr, rec)
         row.kiss = mrr
         body = search_body(mode, "…", [0.0])
         row.note = (f"recall@10 {rec:.3f}; body `{body.replace('[0]', '[…]')}`; "
@@ -391,39 +389,50 @@ def text_rows(ctx):
             pg_row.skipped = f"PostgreSQL setup failed: {e}"
             ctx.say(f"SKIP postgres: {e}")
             pg_peer = None
-    a, b, c = _interleave(ctx, kiss[TEXT_MODE], (pg_peer and pg_peer.run, pg_row), (fts5 and fts5.run, fts5_row))
-    kiss_note = _samples("KissVDB", a)
-    pg_row.kiss = fts5_row.kiss = a["rate"]
-    pg_row.peer, fts5_row.peer = (b["rate"] if b else None), (c["rate"] if c else None)
-    pg_row.record_pairs(a, b)
-    fts5_row.record_pairs(a, c)
-    common = (f"top {K}, any of the words (OR) ranked, one query per request; the corpus and queries of the "
-              f"quality rows; KissVDB: "
-              f'`{{"k":{K},"text":…}}` to /v1/vector/{{c}}/search (text index over meta.text, tokenizer {TOKENIZER}), '
-              f"wrk 64 connections; {kiss_note}")
-    pg_row.note = (common + "; PostgreSQL: its own server (initdb defaults, fsync on, shared_buffers 128MB) over "
-                   "TCP, `pgbench -M prepared -c 64 -j 2`, the query text picked by a random id from a table: "
-                   "`" + PostgresPeer.SQL + "` where kb_query(id) is `to_tsquery('english', q)` of the query's words "
-                   "joined with ` | ` (`" + PostgresPeer.FUNCTION + "`; the english configuration drops stop words, "
-                   "FTS5 and KissVDB keep them); "
-                   + (f"load + GIN index {pg_peer.load_s:.0f} s; MRR@10 {pg_mrr:.3f}, recall@10 {pg_rec:.3f} "
-                      f"(first {min(nq, PG_QUALITY_QUERIES)} queries); runs {b['samples']} "
-                      f"(latency average {b['avg_ms']} ms)" if b else ""))
-    fts5_row.note = (common + "; FTS5 (the limit, what the daemon's text index is built on): "
-                     "fts5(body, tokenize='porter unicode61'), `SELECT rowid … MATCH '\"w1\" OR \"w2\" …' "
-                     "ORDER BY rank LIMIT 10` (rank = bm25), prepared, one read-only connection per thread, "
-                     "no HTTP or JSON" + (f"; runs {c['samples']}" if c else ""))
-    ctx.say(f"text search: KissVDB {a['rate']:.0f}/s vs PostgreSQL {pg_row.peer} vs FTS5 {fts5_row.peer}")
-
-    # Hybrid against vector-only, same collection and queries.
-    a, b = loadgen.interleave(ctx.p["runs"], kiss[HYBRID_MODE], kiss[VECTOR_MODE])
-    hybrid_row.kiss, hybrid_row.peer = a["rate"], b["rate"]
-    hybrid_row.record_pairs(a, b)
-    hybrid_row.note = (f"`{search_body(dict(MODES)[HYBRID_MODE], '…', [0.0]).replace('[0]', '[…]')}` vs "
-                       f"`{search_body(dict(MODES)[VECTOR_MODE], '…', [0.0]).replace('[0]', '[…]')}`, default "
-                       f"candidates; the corpus and queries of the quality rows; wrk 64 connections, one query per POST; hybrid {_samples('', a)}; "
-                       f"vector-only {_samples('', b)}")
-    ctx.say(f"hybrid: {a['rate']:.0f}/s vs vector-only {b['rate']:.0f}/s")
+    # A failed load run of KissVDB (wrk: errors or status >= 400) marks
+    # the row, as rows_kv._measure does; the quality rows stay.
+    try:
+        a, b, c = _interleave(ctx, kiss[TEXT_MODE], (pg_peer and pg_peer.run, pg_row), (fts5 and fts5.run, fts5_row))
+        kiss_note = _samples("KissVDB", a)
+        pg_row.kiss = fts5_row.kiss = a["rate"]
+        pg_row.peer, fts5_row.peer = (b["rate"] if b else None), (c["rate"] if c else None)
+        pg_row.record_pairs(a, b)
+        fts5_row.record_pairs(a, c)
+        common = (f"top {K}, any of the words (OR) ranked, one query per request; the corpus and queries of the "
+                  f"quality rows; KissVDB: "
+                  f'`{{"k":{K},"text":…}}` to /v1/vector/{{c}}/search (text index over meta.text, '
+                  f"tokenizer {TOKENIZER}), "
+                  f"wrk 64 connections; {kiss_note}")
+        pg_row.note = (common + "; PostgreSQL: its own server (initdb defaults, fsync on, shared_buffers 128MB) over "
+                       "TCP, `pgbench -M prepared -c 64 -j 2`, the query text picked by a random id from a table: "
+                       "`" + PostgresPeer.SQL + "` where kb_query(id) is `to_tsquery('english', q)` of the "
+                       "query's words joined with ` | ` (`" + PostgresPeer.FUNCTION + "`; the english "
+                       "configuration drops stop words, "
+                       "FTS5 and KissVDB keep them); "
+                       + (f"load + GIN index {pg_peer.load_s:.0f} s; MRR@10 {pg_mrr:.3f}, recall@10 {pg_rec:.3f} "
+                          f"(first {min(nq, PG_QUALITY_QUERIES)} queries); runs {b['samples']} "
+                          f"(latency average {b['avg_ms']} ms)" if b else ""))
+        fts5_row.note = (common + "; FTS5 (the limit, what the daemon's text index is built on): "
+                         "fts5(body, tokenize='porter unicode61'), `SELECT rowid … MATCH '\"w1\" OR \"w2\" …' "
+                         "ORDER BY rank LIMIT 10` (rank = bm25), prepared, one read-only connection per thread, "
+                         "no HTTP or JSON" + (f"; runs {c['samples']}" if c else ""))
+        ctx.say(f"text search: KissVDB {a['rate']:.0f}/s vs PostgreSQL {pg_row.peer} vs FTS5 {fts5_row.peer}")
+    except loadgen.LoadError as e:
+        pg_row.skipped = fts5_row.skipped = str(e)
+        ctx.say(f"FAILED text search throughput: {e}")
+    try:
+        # Hybrid against vector-only, same collection and queries.
+        a, b = loadgen.interleave(ctx.p["runs"], kiss[HYBRID_MODE], kiss[VECTOR_MODE])
+        hybrid_row.kiss, hybrid_row.peer = a["rate"], b["rate"]
+        hybrid_row.record_pairs(a, b)
+        hybrid_row.note = (f"`{search_body(dict(MODES)[HYBRID_MODE], '…', [0.0]).replace('[0]', '[…]')}` vs "
+                           f"`{search_body(dict(MODES)[VECTOR_MODE], '…', [0.0]).replace('[0]', '[…]')}`, default "
+                           f"candidates; the corpus and queries of the quality rows; wrk 64 connections, one "
+                           f"query per POST; hybrid {_samples('', a)}; vector-only {_samples('', b)}")
+        ctx.say(f"hybrid: {a['rate']:.0f}/s vs vector-only {b['rate']:.0f}/s")
+    except loadgen.LoadError as e:
+        hybrid_row.skipped = str(e)
+        ctx.say(f"FAILED hybrid throughput: {e}")
     return rows
 
 

@@ -102,7 +102,8 @@ def cache_key(files, max_items):
 
 
 def cache_path(files, max_items):
-    return os.path.join(cache_dir(), f"corpus-{'all' if not max_items else max_items}-{cache_key(files, max_items)}.bin")
+    size = max_items or "all"
+    return os.path.join(cache_dir(), f"corpus-{size}-{cache_key(files, max_items)}.bin")
 
 
 def prepare(files, max_items, out_path, log=print):
@@ -204,7 +205,8 @@ class Corpus:
             data.frombytes(f.read())
         if sys.byteorder != "little":
             data.byteswap()
-        self.dim, self.stats, self.items, self.queries = header["dim"], header["stats"], header["items"], header["queries"]
+        self.dim, self.stats = header["dim"], header["stats"]
+        self.items, self.queries = header["items"], header["queries"]
         self.sources, self.path = header["sources"], path
         self.exact_vector_rank = header["exact_vector_rank"]
         n, d = len(self.items), self.dim
