@@ -2,7 +2,9 @@
 # The benchmark: KissVDB against its peers on this machine, in one run.
 #
 #   bench/run.sh --full     10 s per run, 3 runs per side interleaved; writes
-#                           docs/BENCHMARKS.md (about 15-20 minutes)
+#                           docs/BENCHMARKS.md (about 15-20 minutes, and about
+#                           as long again for the text rows, mostly their
+#                           ranking quality over 1,000 queries per mode)
 #   bench/run.sh --quick    about 1 s per row, one run: checks that every row
 #                           runs and prints the table (the "bench" ctest)
 #
@@ -49,7 +51,7 @@ while (( $# )); do
     --no-setup) setup=0 ;;
     --rows|--seconds|--runs) passthru+=("$1" "$2"); shift ;;
     --keep) passthru+=("$1") ;;
-    -h|--help) sed -n '2,31p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,33p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "run.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
   esac
   shift
