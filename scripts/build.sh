@@ -6,7 +6,9 @@
 #   SANITIZE=1 scripts/build.sh      ASan + UBSan (-DKISSVDB_SANITIZE=ON)
 #
 # Environment: BUILD_DIR (default build), BUILD_TYPE (default RelWithDebInfo),
-# JOBS (default: number of cores), SANITIZE (0/1).
+# JOBS (default: number of cores), SANITIZE (0/1), WERROR (ON/OFF, default ON:
+# warnings are errors in dev builds and CI; CMake's own default is OFF),
+# TESTS (ON/OFF, default ON: configure the tests, which need GoogleTest).
 # Expects the dependencies of scripts/setup.sh to be installed.
 set -euo pipefail
 
@@ -15,13 +17,15 @@ BUILD_DIR="${BUILD_DIR:-$ROOT/build}"
 BUILD_TYPE="${BUILD_TYPE:-RelWithDebInfo}"
 JOBS="${JOBS:-$(nproc)}"
 if [[ "${SANITIZE:-0}" == 1 ]]; then sanitize=ON; else sanitize=OFF; fi
+WERROR="${WERROR:-ON}"
 
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
 # Configure every time: a no-op when nothing changed, and it applies a
 # changed SANITIZE/BUILD_TYPE to an existing build directory.
 if ! cmake -S "$ROOT" -B "$BUILD_DIR" -G Ninja \
-      -DCMAKE_BUILD_TYPE="$BUILD_TYPE" -DKISSVDB_SANITIZE="$sanitize" >"$log" 2>&1; then
+      -DCMAKE_BUILD_TYPE="$BUILD_TYPE" -DKISSVDB_SANITIZE="$sanitize" \
+      -DKISSVDB_WERROR="$WERROR" -DKISSVDB_TESTS="${TESTS:-ON}" >"$log" 2>&1; then
   cat "$log" >&2
   echo "build.sh: error: cmake configure failed (did scripts/setup.sh run?)" >&2
   exit 1

@@ -4,11 +4,14 @@
 # Idempotent and silent when everything is already there: it checks each
 # Debian package with dpkg-query and runs apt-get (update + install) only for
 # missing ones, fetches the hnswlib 0.8.0 headers into third_party/ (never
-# committed) and runs npm ci for the browser test when its lockfile changed.
+# committed) and runs npm ci for the browser and client tests when their
+# lockfiles changed.
 #
-#   scripts/setup.sh               toolchain, libraries, test data, hnswlib, chromium
+#   scripts/setup.sh               toolchain, libraries, test data, hnswlib, chromium,
+#                                  the tests' npm packages
 #   scripts/setup.sh --bench       also the benchmark peers (redis, etcd, ...)
-#   scripts/setup.sh --build-only  only what building the daemon needs (Docker)
+#   scripts/setup.sh --build-only  only what building and running the daemon
+#                                  needs (scripts/run.sh, Docker)
 #
 # Runs apt-get as root, or through sudo when not root.
 set -euo pipefail
@@ -112,19 +115,27 @@ if ! has_hnswlib_080; then
   has_hnswlib_080 || die "$HNSWLIB_DIR/hnswlib.h lacks BaseFilterFunctor: not hnswlib 0.8.0"
 fi
 
-# The browser test's npm packages (tests/browser/package-lock.json), into
-# tests/browser/node_modules (ignored). The stamp is the lockfile npm ci
-# installed last, so this runs again only when the lockfile changes.
-BROWSER_DIR="$ROOT/tests/browser"
-if (( ! build_only )) && [[ -f "$BROWSER_DIR/package-lock.json" ]] &&
-   ! cmp -s "$BROWSER_DIR/package-lock.json" "$BROWSER_DIR/node_modules/.kissvdb-lock-stamp"; then
-  say "installing the browser test's npm packages (npm ci in tests/browser)"
+# The npm packages of the browser test (playwright-core) and of the
+# generated-client test (openapi-typescript, openapi-fetch, typescript, ajv,
+# @redocly/cli), each from its committed package-lock.json into its
+# node_modules (ignored). The stamp is the lockfile npm ci installed last, so
+# this runs again only when the lockfile changes.
+npm_ci() {
+  local dir="$1"
+  [[ -f "$dir/package-lock.json" ]] || return 0
+  cmp -s "$dir/package-lock.json" "$dir/node_modules/.kissvdb-lock-stamp" && return 0
+  say "installing npm packages (npm ci in ${dir#"$ROOT"/})"
+  local npm_log
   npm_log="$(mktemp)"
-  if ! (cd "$BROWSER_DIR" && npm ci --no-audit --no-fund --silent >"$npm_log" 2>&1); then
+  if ! (cd "$dir" && npm ci --no-audit --no-fund --silent >"$npm_log" 2>&1); then
     cat "$npm_log" >&2
     rm -f "$npm_log"
-    die "npm ci in $BROWSER_DIR failed"
+    die "npm ci in $dir failed"
   fi
   rm -f "$npm_log"
-  cp "$BROWSER_DIR/package-lock.json" "$BROWSER_DIR/node_modules/.kissvdb-lock-stamp"
+  cp "$dir/package-lock.json" "$dir/node_modules/.kissvdb-lock-stamp"
+}
+if (( ! build_only )); then
+  npm_ci "$ROOT/tests/browser"
+  npm_ci "$ROOT/tests/client"
 fi

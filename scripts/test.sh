@@ -2,7 +2,9 @@
 # Installs what is missing, builds everything and runs every test, in three
 # passes (docs/testing.md):
 #
-#   normal  build/: every unit and integration test with CTest
+#   normal  build/: every unit and integration test with CTest; then the
+#           daemon alone in a Release build (build-release/, warnings not
+#           errors: a user's build type must compile)
 #   asan    build-asan/: the same suite under ASan + UBSan (the benchmark
 #           test excepted); any sanitizer report fails the test
 #   fuzz    build-fuzz/ (clang): each libFuzzer target of tests/fuzz runs
@@ -58,7 +60,15 @@ run_pass() {
 
 normal_pass() {
   bash scripts/build.sh || return 1
-  ctest --test-dir "${BUILD_DIR:-$ROOT/build}" "${ctest_args[@]}" "$@"
+  ctest --test-dir "${BUILD_DIR:-$ROOT/build}" "${ctest_args[@]}" "$@" || return 1
+  release_build
+}
+
+# What a user gets from `cmake -DCMAKE_BUILD_TYPE=Release` (-O3): the daemon
+# must compile; WERROR=OFF as CMake's default, so only errors fail it.
+release_build() {
+  say "Release build of the daemon (build-release/)"
+  BUILD_DIR="$ROOT/build-release" BUILD_TYPE=Release WERROR=OFF bash scripts/build.sh kissvdb
 }
 
 asan_pass() {
@@ -84,7 +94,7 @@ fuzz_pass() {
   fi
   local dir="$ROOT/build-fuzz"
   cmake -S "$ROOT" -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ \
-    -DKISSVDB_FUZZ=ON -DKISSVDB_TESTS=OFF -DKISSVDB_BENCH=OFF >/dev/null || return 1
+    -DKISSVDB_FUZZ=ON -DKISSVDB_TESTS=OFF -DKISSVDB_BENCH=OFF -DKISSVDB_WERROR=ON >/dev/null || return 1
   cmake --build "$dir" -j "$(nproc)" --target fuzz || return 1
   local status=0 corpus target
   for corpus in "$ROOT"/tests/fuzz/corpus/*/; do

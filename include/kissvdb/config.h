@@ -35,6 +35,9 @@ struct Limits {
   uint32_t max_vector_batch = 256;
   uint32_t max_doc_find = 100;
   uint32_t max_list_limit = 1000;
+  uint64_t max_text_bytes = 64 << 10;       // indexed text of one item/document; 400 past it
+  uint32_t max_text_query_bytes = 16 << 10; // one text query; 400 past it
+  uint32_t max_text_candidates = 1000;      // candidates per leg of a hybrid search
 };
 
 struct Config {

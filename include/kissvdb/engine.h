@@ -23,6 +23,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -31,6 +32,7 @@
 #include "kissvdb/config.h"
 #include "kissvdb/event.h"
 #include "kissvdb/status.h"
+#include "text/types.h"    // value types only; SQLite stays inside src/text/
 #include "vector/types.h"  // value types only; hnswlib stays inside src/vector/
 
 namespace kissvdb {
@@ -132,6 +134,59 @@ struct DocCollectionInfo {
   uint64_t count = 0;
 };
 
+// ---- Text search (docs/search.md) ---------------------------------------------
+// A text index belongs to one vector or document collection. Its definition
+// is logged (vector_text_index_set, doc_text_index_set, ...) and the index
+// is derived from the log like every store (src/text/).
+
+struct TextIndexInfo {
+  text::Target target = text::Target::kVector;
+  std::string collection;
+  text::TextSpec spec;
+  uint64_t items = 0;  // items or documents with indexed text
+};
+
+// A search of a vector collection by text (BM25), by vector, or both fused.
+struct HybridQuery {
+  std::string collection;
+  std::span<const float> vector;      // empty: no vector leg; valid during the call
+  std::optional<std::string> text;    // nullopt: no text leg
+  text::Syntax syntax = text::Syntax::kPlain;
+  uint32_t k = 10;
+  uint32_t ef = 0;                    // vector leg, as in vector::SearchRequest
+  bool exact = false;                 // vector leg
+  uint32_t candidates = 0;            // per leg in a hybrid search; 0 = max(4k, 50)
+  text::Fusion fusion;
+  const JsonFilter* filter = nullptr; // on meta, both legs
+  bool include_meta = false;
+  text::Highlight highlight;
+};
+
+struct HybridHit {
+  std::string id;
+  double score = 0;                   // fused (hybrid) or BM25 (text only)
+  Json meta;                          // null unless include_meta
+  std::optional<double> text_score, vector_score;
+  std::optional<uint32_t> text_rank, vector_rank;
+  std::optional<std::string> snippet; // highlight, when the item matches the text
+};
+
+// A text search of a document collection (BM25, filtered by the find language).
+struct DocTextQuery {
+  std::string collection;
+  std::string text;
+  text::Syntax syntax = text::Syntax::kPlain;
+  Json filter;                        // null or a find filter
+  uint32_t limit = 10;
+  text::Highlight highlight;
+};
+
+struct DocHit {
+  DocItem item;
+  double score = 0;
+  std::optional<std::string> snippet;
+};
+
 // ---- API keys --------------------------------------------------------------
 // Keys are event-sourced (event_type::kAuthKeyCreated / kAuthKeyRevoked) and
 // stored as SHA-256 digests; the plain key exists only in CreatedApiKey.
@@ -225,7 +280,12 @@ class Engine {
                                                    uint32_t limit) const = 0;
 
   // ---- Vectors ----
-  virtual void CreateVectorCollection(vector::CollectionSpec spec, Callback<vector::CollectionSpec> done) = 0;
+  // With `text`, the collection is created with a text index on its meta.
+  virtual void CreateVectorCollection(vector::CollectionSpec spec, std::optional<text::TextSpec> text,
+                                      Callback<vector::CollectionSpec> done) = 0;
+  void CreateVectorCollection(vector::CollectionSpec spec, Callback<vector::CollectionSpec> done) {
+    CreateVectorCollection(std::move(spec), std::nullopt, std::move(done));
+  }
   virtual void DropVectorCollection(std::string collection, Callback<bool> done) = 0;
   // Writes items to one collection. NotFound for the whole call when the
   // collection does not exist. Non-atomic: each item succeeds or fails on
@@ -262,6 +322,21 @@ class Engine {
   virtual Result<DocPage> ListDocs(const std::string& collection, const std::string& cursor,
                                    uint32_t limit) const = 0;
   virtual Result<std::vector<DocCollectionInfo>> ListDocCollections() const = 0;
+
+  // ---- Text search ----
+  // Defines (or redefines) the text index of a collection and builds it from
+  // the collection's current contents. NotFound for a vector collection
+  // that does not exist; a document collection need not have documents yet.
+  virtual void SetTextIndex(text::Target target, std::string collection, text::TextSpec spec,
+                            Callback<TextIndexInfo> done) = 0;
+  // true if there was an index (then it is gone), false (and no event) if not.
+  virtual void DropTextIndex(text::Target target, std::string collection, Callback<bool> done) = 0;
+  virtual Result<std::vector<TextIndexInfo>> ListTextIndexes() const = 0;
+  virtual Result<TextIndexInfo> GetTextIndex(text::Target target, const std::string& collection) const = 0;
+  // Hits by score desc, then id asc; at most k. NotFound for a text leg
+  // on a collection without a text index.
+  virtual Result<std::vector<HybridHit>> SearchHybrid(const HybridQuery& query) const = 0;
+  virtual Result<std::vector<DocHit>> SearchDocs(const DocTextQuery& query) const = 0;
 
   // ---- User events ----
   // Appends {type, data}. With expected_offset, commits only if the newest

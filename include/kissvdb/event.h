@@ -43,6 +43,12 @@ inline constexpr const char* kVectorAdded = "vector_added";
 inline constexpr const char* kVectorUpserted = "vector_upserted";
 inline constexpr const char* kVectorUpdated = "vector_updated";
 inline constexpr const char* kVectorDeleted = "vector_deleted";
+// Text indexes (docs/search.md): {collection, fields, tokenizer} / {collection}.
+// A vector_collection_created event may carry "text": {fields, tokenizer}.
+inline constexpr const char* kVectorTextIndexSet = "vector_text_index_set";
+inline constexpr const char* kVectorTextIndexDropped = "vector_text_index_dropped";
+inline constexpr const char* kDocTextIndexSet = "doc_text_index_set";
+inline constexpr const char* kDocTextIndexDropped = "doc_text_index_dropped";
 inline constexpr const char* kSql = "sql";
 
 // The server's own bookkeeping (API keys). These events replay like any

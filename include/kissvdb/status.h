@@ -18,6 +18,7 @@ enum class Code {
   kInvalidArgument,       // 400 invalid_argument
   kDimMismatch,           // 400 dim_mismatch
   kSqliteError,           // 400 sqlite_error
+  kInvalidQuery,          // 400 invalid_query (a malformed FTS5 text query)
   kUnauthorized,          // 401 unauthorized
   kForbidden,             // 403 forbidden
   kNotFound,              // 404 not_found

@@ -10,6 +10,7 @@
 #include "api/doc_routes.h"
 #include "api/sql_routes.h"
 #include "api/stream_routes.h"
+#include "api/text_routes.h"
 #include "api/vector_routes.h"
 #include "api/web_routes.h"
 #include "http/offload.h"
@@ -37,6 +38,7 @@ void RegisterRoutes(http::Router& router, const ApiContext& ctx) {
       {Verb::get, "/v1/doc/{collection}", "doc.list", false, ListDocs},
       {Verb::delete_, "/v1/doc/{collection}", "doc.drop", true, DropDocCollection},
       {Verb::post, "/v1/doc/{collection}/find", "doc.find", false, FindDocs},
+      {Verb::post, "/v1/doc/{collection}/search", "doc.search", false, SearchDocsText},
       {Verb::get, "/v1/doc/{collection}/{id}", "doc.get", false, GetDoc},
       {Verb::put, "/v1/doc/{collection}/{id}", "doc.put", true, PutDoc},
       {Verb::patch, "/v1/doc/{collection}/{id}", "doc.patch", true, PatchDoc},
@@ -61,6 +63,11 @@ void RegisterRoutes(http::Router& router, const ApiContext& ctx) {
       {Verb::get, "/v1/vector/{collection}/get", "vector.get", false, GetVector},
       {Verb::post, "/v1/vector/{collection}/search", "vector.search", false, SearchVectors},
       {Verb::post, "/v1/vector/{collection}/search_batch", "vector.search_batch", false, SearchVectorsBatch},
+      // Text indexes of vector and document collections (docs/search.md)
+      {Verb::get, "/v1/text", "text.list", false, ListTextIndexes},
+      {Verb::get, "/v1/text/{target}/{collection}", "text.get", false, GetTextIndex},
+      {Verb::put, "/v1/text/{target}/{collection}", "text.put", true, PutTextIndex},
+      {Verb::delete_, "/v1/text/{target}/{collection}", "text.delete", true, DeleteTextIndex},
       // SQL
       {Verb::post, "/v1/sql/query", "sql.query", false, SqlQuery},
       {Verb::post, "/v1/sql/exec", "sql.exec", true, SqlExec},

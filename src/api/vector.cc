@@ -7,6 +7,7 @@
 
 #include "api/api.h"
 #include "api/json_args.h"
+#include "api/text_args.h"
 #include "api/vector_body.h"
 #include "api/vector_routes.h"
 #include "http/offload.h"
@@ -117,6 +118,12 @@ Json ItemError(const Status& st) {
   return Json{{"error", std::string(CodeName(st.code()))}, {"message", st.message()}};
 }
 
+// A search with a "text" runs through the text index (docs/search.md).
+bool IsTextSearch(const Json& q) {
+  auto t = q.find("text");
+  return t != q.end() && !t->is_null();
+}
+
 // `fast`: the search's "vector", already decoded by ParseVectorBody (or null).
 Result<vector::SearchRequest> ParseSearch(const Json& q, std::vector<float>* storage,
                                           std::optional<JsonFilter>* filter,
@@ -126,10 +133,13 @@ Result<vector::SearchRequest> ParseSearch(const Json& q, std::vector<float>* sto
     *storage = std::move(**fast);
   } else {
     auto v = q.find("vector");
-    if (v == q.end()) return Status::InvalidArgument("vector is required");
-    auto parsed = ParseVector(*v);
-    if (!parsed.ok()) return parsed.status();
-    *storage = std::move(parsed.value());
+    if (v == q.end() || (v->is_null() && IsTextSearch(q))) {
+      if (!IsTextSearch(q)) return Status::InvalidArgument("vector is required (or text, for a text search)");
+    } else {
+      auto parsed = ParseVector(*v);
+      if (!parsed.ok()) return parsed.status();
+      *storage = std::move(parsed.value());
+    }
   }
   vector::SearchRequest req;
   req.vector = *storage;
@@ -187,6 +197,7 @@ struct OwnedSearch {
   std::vector<float> storage;
   std::optional<JsonFilter> filter;
   vector::SearchRequest request;
+  std::optional<HybridQuery> hybrid;  // set when the search has a text
 };
 using Searches = std::vector<std::unique_ptr<OwnedSearch>>;
 
@@ -195,6 +206,16 @@ Result<std::unique_ptr<OwnedSearch>> ParseOwnedSearch(const Json& q, std::option
   auto request = ParseSearch(q, &owned->storage, &owned->filter, fast);
   if (!request.ok()) return request.status();
   owned->request = *request;
+  if (IsTextSearch(q)) {
+    HybridQuery& h = owned->hybrid.emplace();
+    h.vector = request->vector;
+    h.k = request->k;
+    h.ef = request->ef;
+    h.exact = request->exact;
+    h.filter = request->filter;
+    h.include_meta = request->include_meta;
+    KISSVDB_RETURN_IF_ERROR(ParseHybrid(q, &h));
+  }
   return owned;
 }
 
@@ -218,13 +239,22 @@ void AnswerSearches(Engine* engine, const std::string& collection, const Searche
                     const Responder& res) {
   http::Response answer;
   if (batch) answer.body.append(R"({"results":[)");
+  auto fail = [&](size_t i, const Status& st) {
+    if (!batch) return res.Error(st);
+    res.Error(Status(st.code(), "queries[" + std::to_string(i) + "]: " + st.message()));
+  };
   for (size_t i = 0; i < searches.size(); ++i) {
-    auto hits = engine->SearchVectors(collection, searches[i]->request);
-    if (!hits.ok()) {
-      if (!batch) return res.Error(hits.status());
-      return res.Error(Status(hits.status().code(), "queries[" + std::to_string(i) + "]: " + hits.status().message()));
-    }
     if (i) answer.body.push_back(',');
+    if (const auto& hybrid = searches[i]->hybrid) {
+      HybridQuery query = *hybrid;
+      query.collection = collection;
+      auto hits = engine->SearchHybrid(query);
+      if (!hits.ok()) return fail(i, hits.status());
+      AppendHybridHits(query, *hits, &answer.body);
+      continue;
+    }
+    auto hits = engine->SearchVectors(collection, searches[i]->request);
+    if (!hits.ok()) return fail(i, hits.status());
     AppendHits(*hits, &answer.body);
   }
   if (batch) answer.body.append("]}");
@@ -269,20 +299,37 @@ void CreateVectorCollection(const ApiContext& ctx, Request& req, const Responder
     if (!v.ok()) return res.Error(v.status());
     if (*v) *target = static_cast<uint32_t>(std::min<uint64_t>(**v, UINT32_MAX));
   }
-  ctx.engine->CreateVectorCollection(std::move(spec), Reply<vector::CollectionSpec>(res, [](const vector::CollectionSpec& s) {
-    return http::Response::Ok(Json{{"collection", s.name},
-                                   {"dim", s.dim},
-                                   {"metric", std::string(vector::MetricName(s.metric))},
-                                   {"m", s.hnsw.m},
-                                   {"ef_construction", s.hnsw.ef_construction},
-                                   {"ef_search", s.hnsw.ef_search}});
-  }));
+  std::optional<text::TextSpec> text;
+  if (auto f = body->find("text_fields"); f != body->end() && !f->is_null()) {
+    Json def{{"fields", *f}};
+    if (auto t = body->find("text_tokenizer"); t != body->end()) def["tokenizer"] = *t;
+    auto parsed = text::SpecFromJson(def);
+    if (!parsed.ok()) return res.Error(Status(parsed.status().code(), "text_fields: " + parsed.status().message()));
+    text = std::move(parsed.value());
+  } else if (body->contains("text_tokenizer")) {
+    return res.Error(Status::InvalidArgument("text_tokenizer needs text_fields"));
+  }
+  Json text_json = text ? text::SpecToJson(*text) : Json();
+  ctx.engine->CreateVectorCollection(
+      std::move(spec), std::move(text),
+      Reply<vector::CollectionSpec>(res, [text_json = std::move(text_json)](const vector::CollectionSpec& s) {
+        return http::Response::Ok(Json{{"collection", s.name},
+                                       {"dim", s.dim},
+                                       {"metric", std::string(vector::MetricName(s.metric))},
+                                       {"m", s.hnsw.m},
+                                       {"ef_construction", s.hnsw.ef_construction},
+                                       {"ef_search", s.hnsw.ef_search},
+                                       {"text_index", text_json}});
+      }));
 }
 
 void GetVectorCollection(const ApiContext& ctx, Request& req, const Responder& res) {
   auto info = ctx.engine->VectorCollection(req.param("collection"));
   if (!info.ok()) return res.Error(info.status());
-  res.Send(http::Response::Ok(InfoJson(*info)));
+  Json out = InfoJson(*info);
+  auto text = ctx.engine->GetTextIndex(text::Target::kVector, req.param("collection"));
+  out["text_index"] = text.ok() ? TextIndexJson(*text) : Json();
+  res.Send(http::Response::Ok(std::move(out)));
 }
 
 void DropVectorCollection(const ApiContext& ctx, Request& req, const Responder& res) {

@@ -382,6 +382,12 @@ std::vector<Setting> Build() {
         KISSVDB_FIELD(limits.max_doc_find));
   limit("max_list_limit", "Largest `limit` of a state list.", false,
         KISSVDB_FIELD(limits.max_list_limit));
+  limit("max_text_bytes", "Most text bytes one item or document may put in its text index; 400 past it.",
+        false, KISSVDB_FIELD(limits.max_text_bytes));
+  limit("max_text_query_bytes", "Longest text query; 400 past it.", false,
+        KISSVDB_FIELD(limits.max_text_query_bytes));
+  limit("max_text_candidates", "Most candidates per leg of a hybrid (text + vector) search.", false,
+        KISSVDB_FIELD(limits.max_text_candidates));
   return v;
 }
 

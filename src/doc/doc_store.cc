@@ -221,6 +221,20 @@ Status DocStore::DeletePrefix(kv::Txn& txn, MDB_dbi dbi, std::string_view prefix
   return c->status();
 }
 
+Status DocStore::ForEach(const kv::Txn& txn, std::string_view collection,
+                         const std::function<Status(std::string_view id, const DocRecordView& record)>& fn) const {
+  const std::string prefix = CollectionPrefix(collection);
+  auto c = DbCursor::Open(txn, docs_);
+  if (!c.ok()) return c.status();
+  for (bool v = c->Seek(prefix); v && HasPrefix(c->key(), prefix); v = c->Next()) {
+    std::string_view raw = c->value();
+    if (raw.size() < kRecordHeader) return Status::Corruption("document record shorter than its header");
+    KISSVDB_RETURN_IF_ERROR(fn(c->key().substr(prefix.size()),
+                               DocRecordView{kv::GetU64LE(raw.data()), raw.substr(kRecordHeader)}));
+  }
+  return c->status();
+}
+
 Status DocStore::ApplyDrop(kv::Txn& txn, std::string_view collection) {
   const std::string prefix = CollectionPrefix(collection);
   KISSVDB_RETURN_IF_ERROR(DeletePrefix(txn, docs_, prefix));

@@ -21,6 +21,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -59,6 +60,10 @@ class DocStore {
                                            std::string_view id) const;
   Result<uint64_t> Count(const kv::Txn& txn, std::string_view collection) const;
   Result<FieldStats> Stats(const kv::Txn& txn, std::string_view collection, std::string_view field) const;
+  // Calls fn(id, record) for every document of a collection, in id order,
+  // until fn fails.
+  Status ForEach(const kv::Txn& txn, std::string_view collection,
+                 const std::function<Status(std::string_view id, const DocRecordView& record)>& fn) const;
   // Every non-empty collection with its document count, in name order.
   Status ListCollections(const kv::Txn& txn, std::vector<std::pair<std::string, uint64_t>>* out) const;
 

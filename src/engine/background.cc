@@ -87,6 +87,13 @@ Status EngineImpl::Checkpoint() {
   KISSVDB_RETURN_IF_ERROR(vectors_->Checkpoint());
   KISSVDB_RETURN_IF_ERROR(WriteSnapshotManifest(config_.data_dir, applied, std::min(applied, in_memory)));
   checkpoint_offset_ = applied;
+  // The log must keep what the text index has not made durable yet.
+  uint64_t keep_from = applied + 1;
+  if (text_) {
+    auto text_durable = text_->Checkpoint();
+    if (!text_durable.ok()) return text_durable.status();
+    keep_from = std::min(applied, *text_durable) + 1;
+  }
   if (config_.wal_retention_segments > 0 && log_->segment_count() > config_.wal_retention_segments) {
     bool closing;
     {
@@ -94,8 +101,8 @@ Status EngineImpl::Checkpoint() {
       closing = closing_;
     }
     if (!closing) {
-      committer_->RunTask([this, applied] {
-        Status st = log_->DeleteSegmentsBefore(applied + 1);
+      committer_->RunTask([this, keep_from] {
+        Status st = log_->DeleteSegmentsBefore(keep_from);
         if (!st.ok()) spdlog::warn("WAL retention: {}", st.ToString());
       });
     }

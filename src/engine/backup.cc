@@ -273,8 +273,14 @@ Status RestoreBackupArchive(int fd, const std::string& data_dir) {
   // Beside the target, so it is on the same file system and easy to find
   // (and delete) if the restore is killed.
   const fs::path target = fs::absolute(fs::path(data_dir).lexically_normal(), ec);
-  const fs::path staging = target.parent_path() / ("." + target.filename().string() + ".restore-" +
-                                                   std::to_string(::getpid()));
+  // Appended piece by piece: GCC 12 at -O2/-O3 reports a false -Wrestrict
+  // inside libstdc++ for `"." + std::string(...)` (operator+ with a literal
+  // first, GCC bug 105651).
+  std::string staging_name = ".";
+  staging_name += target.filename().string();
+  staging_name += ".restore-";
+  staging_name += std::to_string(::getpid());
+  const fs::path staging = target.parent_path() / staging_name;
   fs::remove_all(staging, ec);
   KISSVDB_RETURN_IF_ERROR(file_util::CreateDirs(staging.string()));
   Status st = tar::ExtractTo(fd, staging.string());

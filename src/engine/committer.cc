@@ -245,6 +245,16 @@ void Committer::CommitGroup(std::vector<WriteRequest>& group) {
       break;
     }
   }
+  if (failed_.ok()) {
+    // The text index holds derived data only: if it fails, the log and
+    // LMDB hold the group, and a restart catches the index up.
+    Status indexed = materializer_.ApplyText(events);
+    if (!indexed.ok()) {
+      spdlog::critical("text index apply of offsets {}..{} failed, refusing further writes: {}",
+                       events.front().offset, events.back().offset, indexed.ToString());
+      Fail(indexed);
+    }
+  }
   if (failed_.ok()) memory_applied_.store(events.back().offset);
   batches_.fetch_add(1, std::memory_order_relaxed);
   events_.fetch_add(events.size(), std::memory_order_relaxed);

@@ -1,5 +1,6 @@
 #include "engine/doc_ops.h"
 
+#include "engine/text_ops.h"
 #include "util/utf8.h"
 
 namespace kissvdb::doc_ops {
@@ -71,10 +72,11 @@ Status ValidatePatch(const DocPatch& patch, const Limits& limits) {
   return Status::OK();
 }
 
-Status Put(WriteContext& ctx, DocPut& put, std::string doc_json, DocItem* result) {
+Status Put(WriteContext& ctx, DocPut& put, std::string doc_json, const Limits& limits, DocItem* result) {
   auto current = CurrentRevision(ctx, put.collection, put.id);
   if (!current.ok()) return current.status();
   KISSVDB_RETURN_IF_ERROR(CheckRevision(put.if_revision, *current));
+  KISSVDB_RETURN_IF_ERROR(text_ops::CheckText(ctx, text::Target::kDoc, put.collection, put.doc, limits));
   result->id = put.id;
   result->revision = *current + 1;
   result->doc_json = std::move(doc_json);
@@ -96,6 +98,7 @@ Status Patch(WriteContext& ctx, const DocPatch& patch, const Limits& limits, Doc
   doc.merge_patch(patch.patch);
   std::string doc_json = doc.dump();
   if (doc_json.size() > limits.max_json_bytes) return TooLarge(doc_json.size(), limits.max_json_bytes);
+  KISSVDB_RETURN_IF_ERROR(text_ops::CheckText(ctx, text::Target::kDoc, patch.collection, doc, limits));
   result->id = patch.id;
   result->revision = current + 1;
   result->doc_json = std::move(doc_json);
@@ -116,7 +119,9 @@ Status Drop(WriteContext& ctx, const std::string& collection, uint64_t* dropped)
   auto count = ctx.stores().docs().Count(ctx.txn(), collection);
   if (!count.ok()) return count.status();
   *dropped = *count;
-  if (*count == 0) return Status::OK();
+  auto indexed = text_ops::HasIndex(ctx, text::Target::kDoc, collection);
+  if (!indexed.ok()) return indexed.status();
+  if (*count == 0 && !*indexed) return Status::OK();
   return ctx.Emit(event_type::kDocCollectionDropped, Json{{"collection", collection}});
 }
 

@@ -27,15 +27,18 @@ Status ValidateDocId(const std::string& collection, const std::string& id, const
 Status ValidatePut(const DocPut& put, const Limits& limits, std::string* doc_json);
 Status ValidatePatch(const DocPatch& patch, const Limits& limits);
 
-// Put with optional CAS. `doc_json` is put.doc serialized.
-Status Put(WriteContext& ctx, DocPut& put, std::string doc_json, DocItem* result);
+// Put with optional CAS. `doc_json` is put.doc serialized. The document's
+// text for its collection's text index must fit limits.max_text_bytes.
+Status Put(WriteContext& ctx, DocPut& put, std::string doc_json, const Limits& limits, DocItem* result);
 // RFC 7386 merge of the patch into the current document (see DocPatch for a
-// missing document); the result must still fit max_json_bytes.
+// missing document); the result must still fit max_json_bytes (and its text
+// max_text_bytes).
 Status Patch(WriteContext& ctx, const DocPatch& patch, const Limits& limits, DocItem* result);
 // Removes a document; *deleted = false (and no event) when it is absent.
 Status Delete(WriteContext& ctx, const std::string& collection, const std::string& id,
               std::optional<uint64_t> if_revision, bool* deleted);
-// Drops a collection; *dropped = its document count (0: no event).
+// Drops a collection and its text index; *dropped = its document count (no
+// event when it has neither documents nor a text index).
 Status Drop(WriteContext& ctx, const std::string& collection, uint64_t* dropped);
 
 }  // namespace kissvdb::doc_ops

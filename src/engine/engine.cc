@@ -66,6 +66,7 @@ Status EngineImpl::Boot() {
   auto started = std::chrono::steady_clock::now();
   KISSVDB_RETURN_IF_ERROR(ReplayLogTail());
   KISSVDB_RETURN_IF_ERROR(materializer_->LoadAuthIndex());
+  KISSVDB_RETURN_IF_ERROR(OpenText());
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
   spdlog::info("engine: log offsets {}..{} in {} segment(s), state at offset {}, boot replay {} ms",
                log_->first_offset(), log_->next_offset() - 1, log_->segment_count(),
@@ -261,7 +262,11 @@ Status EngineImpl::WriteHealth() const {
 Result<std::string> EngineImpl::StateDigest() const {
   auto txn = kv::Txn::Begin(*env_, /*read_only=*/true);
   if (!txn.ok()) return txn.status();
-  return materializer_->Digest(*txn);
+  auto lmdb = materializer_->Digest(*txn);
+  if (!lmdb.ok()) return lmdb.status();
+  auto text = text_->Digest();
+  if (!text.ok()) return text.status();
+  return *lmdb + ":" + *text;
 }
 
 }  // namespace kissvdb

@@ -41,8 +41,8 @@ void EngineImpl::PutDoc(DocPut put, Callback<DocItem> done) {
   auto op = std::make_shared<DocPut>(std::move(put));
   committer_->Submit(MakeWrite<DocItem>(
       std::make_shared<DocItem>(),
-      [op, doc_json = std::move(doc_json)](WriteContext& ctx, DocItem* r) mutable {
-        return doc_ops::Put(ctx, *op, std::move(doc_json), r);
+      [op, doc_json = std::move(doc_json), limits = &config_.limits](WriteContext& ctx, DocItem* r) mutable {
+        return doc_ops::Put(ctx, *op, std::move(doc_json), *limits, r);
       },
       std::move(done)));
 }

@@ -31,7 +31,9 @@ class EngineImpl final : public Engine {
   Result<std::vector<StateItem>> ListState(const std::string& prefix, const std::string& after,
                                            uint32_t limit) const override;
 
-  void CreateVectorCollection(vector::CollectionSpec spec, Callback<vector::CollectionSpec> done) override;
+  using Engine::CreateVectorCollection;
+  void CreateVectorCollection(vector::CollectionSpec spec, std::optional<text::TextSpec> text,
+                              Callback<vector::CollectionSpec> done) override;
   void DropVectorCollection(std::string collection, Callback<bool> done) override;
   void WriteVectors(std::string collection, VectorWriteKind kind, std::vector<VectorWrite> items, bool atomic,
                     Callback<VectorBatchResult> done) override;
@@ -53,6 +55,14 @@ class EngineImpl final : public Engine {
   Result<DocPage> FindDocs(const DocQuery& query) const override;
   Result<DocPage> ListDocs(const std::string& collection, const std::string& cursor, uint32_t limit) const override;
   Result<std::vector<DocCollectionInfo>> ListDocCollections() const override;
+
+  void SetTextIndex(text::Target target, std::string collection, text::TextSpec spec,
+                    Callback<TextIndexInfo> done) override;
+  void DropTextIndex(text::Target target, std::string collection, Callback<bool> done) override;
+  Result<std::vector<TextIndexInfo>> ListTextIndexes() const override;
+  Result<TextIndexInfo> GetTextIndex(text::Target target, const std::string& collection) const override;
+  Result<std::vector<HybridHit>> SearchHybrid(const HybridQuery& query) const override;
+  Result<std::vector<DocHit>> SearchDocs(const DocTextQuery& query) const override;
 
   void AppendEvent(std::string type, Json data, std::optional<uint64_t> expected_offset,
                    Callback<Event> done) override;
@@ -77,6 +87,11 @@ class EngineImpl final : public Engine {
   uint64_t CheckpointOffset() const;
   Status OpenVectors(uint64_t* replay_from);
   Status ReplayLogTail();
+  // Opens the text index and brings it to the log's end: catches up from
+  // its applied offset, or rebuilds it from the stores (engine_text.cc).
+  Status OpenText();
+  // The text leg of a search: its query checked against the limits.
+  Result<std::string> TextMatch(const std::string& text, text::Syntax syntax, text::Tokenizer tokenizer) const;
   // Submits a batch of per-item mutations to the commit thread (see
   // Engine::WriteVectors for the atomic/non-atomic contract).
   // NotFound for the whole call when the collection does not exist.
@@ -97,6 +112,7 @@ class EngineImpl final : public Engine {
   std::unique_ptr<vector::VectorStore> vectors_;
   vector::VectorLimits vector_limits_;
   uint64_t vector_replay_from_ = 0;  // boot: first offset the vector files may lack
+  std::unique_ptr<text::TextIndex> text_;  // before committer_: outlives it
   std::unique_ptr<Committer> committer_;
 
   std::mutex checkpoint_mu_;  // one checkpoint at a time

@@ -17,12 +17,16 @@ void Finish(const Callback<T>& done, Status st, T value) {
 }
 }  // namespace
 
-void EngineImpl::CreateVectorCollection(vector::CollectionSpec spec, Callback<vector::CollectionSpec> done) {
+void EngineImpl::CreateVectorCollection(vector::CollectionSpec spec, std::optional<text::TextSpec> text,
+                                        Callback<vector::CollectionSpec> done) {
   Status st = vector_ops::ValidateCollectionName(spec.name, config_.limits);
   if (st.ok()) st = vector::ValidateSpec(spec, vector_limits_);
+  if (st.ok() && text) st = text::ValidateSpec(*text);
   if (!st.ok()) return done(st);
   auto shared = std::make_shared<vector::CollectionSpec>(std::move(spec));
-  committer_->Submit(WriteRequest{[shared](WriteContext& ctx) { return vector_ops::Create(ctx, *shared); },
+  committer_->Submit(WriteRequest{[shared, text = std::move(text)](WriteContext& ctx) {
+                                    return vector_ops::Create(ctx, *shared, text);
+                                  },
                                   [shared, done = std::move(done)](Status st) { Finish(done, st, *shared); }});
 }
 
@@ -71,7 +75,9 @@ void EngineImpl::WriteVectors(std::string collection, VectorWriteKind kind, std:
   auto name = std::make_shared<std::string>(std::move(collection));
   SubmitItems(
       name, shared->size(), atomic,
-      [name, shared, kind](WriteContext& ctx, size_t i) { return vector_ops::Write(ctx, *name, kind, (*shared)[i]); },
+      [name, shared, kind, limits = &config_.limits](WriteContext& ctx, size_t i) {
+        return vector_ops::Write(ctx, *name, kind, (*shared)[i], *limits);
+      },
       std::move(done));
 }
 

@@ -1,6 +1,7 @@
 #include "engine/materializer.h"
 
 #include "engine/vector_events.h"
+#include "util/digest.h"
 
 #include <cstdio>
 #include <string_view>
@@ -9,21 +10,6 @@ namespace kissvdb {
 
 namespace {
 constexpr std::string_view kAppliedOffsetKey = "applied_offset";
-
-// FNV-1a 64 and a second multiplicative hash; together enough to tell two
-// materializations apart in tests (not a security digest).
-struct Digester {
-  uint64_t a = 1469598103934665603ull;
-  uint64_t b = 0x9e3779b97f4a7c15ull;
-  void Add(std::string_view s) {
-    for (unsigned char c : s) {
-      a = (a ^ c) * 1099511628211ull;
-      b = (b + c + 1) * 0xff51afd7ed558ccdull;
-      b ^= b >> 29;
-    }
-    a = (a ^ 0xff) * 1099511628211ull;  // separator, so ("ab","c") != ("a","bc")
-  }
-};
 }  // namespace
 
 Result<std::unique_ptr<Materializer>> Materializer::Open(kv::LmdbEnv& env) {
@@ -37,14 +23,18 @@ Result<std::unique_ptr<Materializer>> Materializer::Open(kv::LmdbEnv& env) {
   if (!docs.ok()) return docs.status();
   auto keys = auth_keys::AuthKeyStore::Open(*txn);
   if (!keys.ok()) return keys.status();
+  auto text_defs = text::TextDefs::Open(*txn);
+  if (!text_defs.ok()) return text_defs.status();
   KISSVDB_RETURN_IF_ERROR(txn->Commit());
   auto m = std::unique_ptr<Materializer>(new Materializer(env, *state, *meta));
   m->docs_ = *docs;
   m->auth_keys_ = *keys;
+  m->text_defs_ = *text_defs;
   return m;
 }
 
 Status Materializer::ApplyToTxn(kv::Txn& txn, const Event& event) {
+  if (text::TextDefs::Handles(event.type)) KISSVDB_RETURN_IF_ERROR(text_defs_->ApplyEvent(txn, event));
   if (doc::DocStore::Handles(event.type)) return docs_->ApplyEvent(txn, event);
   if (auth_keys::AuthKeyStore::Handles(event.type)) return auth_keys_->ApplyEvent(txn, event);
   const Json& d = event.data;
@@ -70,6 +60,29 @@ Status Materializer::ApplyInMemory(const Event& event) {
   if (vectors_ != nullptr && vector_events::IsVectorEvent(event.type)) return vector_events::Apply(*vectors_, event);
   if (auth_keys::AuthKeyStore::Handles(event.type)) auth_index_.Apply(event);
   return Status::OK();
+}
+
+Status Materializer::ApplyText(const std::vector<Event>& events) {
+  if (text_ == nullptr) return Status::OK();
+  return text_->Apply(events, [this](text::Target target, const std::string& collection,
+                                     const text::TextIndex::ItemSink& sink) {
+    return ForEachTextItem(target, collection, sink);
+  });
+}
+
+Status Materializer::ForEachTextItem(text::Target target, const std::string& collection,
+                                     const text::TextIndex::ItemSink& sink) const {
+  if (target == text::Target::kVector) {
+    if (vectors_ == nullptr) return Status::OK();
+    return vectors_->ForEachItem(collection, sink);
+  }
+  auto txn = kv::Txn::Begin(env_, /*read_only=*/true);
+  if (!txn.ok()) return txn.status();
+  return docs_->ForEach(*txn, collection, [&](std::string_view id, const doc::DocRecordView& record) {
+    Json doc = Json::parse(record.json, nullptr, /*allow_exceptions=*/false);
+    if (doc.is_discarded()) return Status::Corruption("stored document " + std::string(id) + " is not JSON");
+    return sink(id, doc);
+  });
 }
 
 Status Materializer::LoadAuthIndex() {
@@ -114,10 +127,7 @@ Result<std::string> Materializer::Digest(const kv::Txn& txn) const {
       d.Add(c->value());
     }
   }
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%016llx%016llx", static_cast<unsigned long long>(d.a),
-                static_cast<unsigned long long>(d.b));
-  return std::string(buf);
+  return d.Hex();
 }
 
 }  // namespace kissvdb

@@ -18,6 +18,8 @@
 #include "kissvdb/status.h"
 #include "kv/lmdb.h"
 #include "kv/state_store.h"
+#include "text/text_defs.h"
+#include "text/text_index.h"
 #include "vector/vector_store.h"
 
 namespace kissvdb {
@@ -32,6 +34,7 @@ class Materializer {
   const doc::DocStore& docs() const { return *docs_; }
   const auth_keys::AuthKeyStore& auth_keys() const { return *auth_keys_; }
   const auth_keys::AuthKeyIndex& auth_index() const { return auth_index_; }
+  const text::TextDefs& text_defs() const { return *text_defs_; }
   // Rebuilds the in-memory key index from LMDB (boot, after replay).
   Status LoadAuthIndex();
 
@@ -45,6 +48,15 @@ class Materializer {
   // skip events they already hold (their files were saved past it).
   Status ApplyInMemory(const Event& event);
   void set_vectors(vector::VectorStore* vectors) { vectors_ = vectors; }
+
+  // Applies a durable group to the text index (after ApplyInMemory, so the
+  // stores it builds new indexes from already hold the group).
+  Status ApplyText(const std::vector<Event>& events);
+  void set_text(text::TextIndex* text) { text_ = text; }
+  // The text index's Source: the current items of a vector collection (from
+  // the vector store) or documents of a document collection (from LMDB).
+  Status ForEachTextItem(text::Target target, const std::string& collection,
+                         const text::TextIndex::ItemSink& sink) const;
 
   Result<uint64_t> AppliedOffset(const kv::Txn& txn) const;
   Status SetAppliedOffset(kv::Txn& txn, uint64_t offset);
@@ -61,8 +73,10 @@ class Materializer {
   MDB_dbi meta_;
   std::optional<doc::DocStore> docs_;  // set by Open
   std::optional<auth_keys::AuthKeyStore> auth_keys_;  // set by Open
+  std::optional<text::TextDefs> text_defs_;           // set by Open
   auth_keys::AuthKeyIndex auth_index_;
   vector::VectorStore* vectors_ = nullptr;
+  text::TextIndex* text_ = nullptr;
 };
 
 }  // namespace kissvdb

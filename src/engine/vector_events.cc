@@ -22,6 +22,10 @@ Json RecordData(const std::string& collection, const std::string& id, const std:
 bool IsVectorEvent(const std::string& type) { return type.rfind("vector_", 0) == 0; }
 
 Status Apply(vector::VectorStore& store, const Event& ev) {
+  // A collection's text index lives in TextDefs and the text index.
+  if (ev.type == event_type::kVectorTextIndexSet || ev.type == event_type::kVectorTextIndexDropped) {
+    return Status::OK();
+  }
   const Json& d = ev.data;
   try {
     const std::string& collection = d.at("collection").get_ref<const std::string&>();

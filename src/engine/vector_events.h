@@ -1,6 +1,8 @@
 // The payloads of the vector model's events, and how they are applied.
 //
-//   vector_collection_created {collection, dim, metric, m, ef_construction, ef_search}
+//   vector_collection_created {collection, dim, metric, m, ef_construction, ef_search, text?}
+//   vector_text_index_set {collection, fields, tokenizer}, vector_text_index_dropped {collection}
+//     (text/text_defs.h; the vector store ignores them)
 //   vector_collection_dropped {collection}
 //   vector_added | vector_upserted | vector_updated {collection, id, vector, meta}
 //   vector_deleted {collection, id}

@@ -1,5 +1,6 @@
 #include "engine/vector_ops.h"
 
+#include "engine/text_ops.h"
 #include "engine/vector_events.h"
 #include "util/utf8.h"
 
@@ -22,9 +23,11 @@ Status ValidateIdLength(const std::string& id, const Limits& limits) {
   return Status::OK();
 }
 
-Status Create(WriteContext& ctx, const vector::CollectionSpec& spec) {
+Status Create(WriteContext& ctx, const vector::CollectionSpec& spec, const std::optional<text::TextSpec>& text) {
   KISSVDB_RETURN_IF_ERROR(ctx.vectors().ValidateCreate(spec));
-  return ctx.Emit(event_type::kVectorCollectionCreated, vector_events::CreatedData(spec));
+  Json data = vector_events::CreatedData(spec);
+  if (text) data["text"] = text::SpecToJson(*text);
+  return ctx.Emit(event_type::kVectorCollectionCreated, std::move(data));
 }
 
 Status Drop(WriteContext& ctx, const std::string& collection, bool* dropped) {
@@ -35,7 +38,8 @@ Status Drop(WriteContext& ctx, const std::string& collection, bool* dropped) {
   return ctx.Emit(event_type::kVectorCollectionDropped, Json{{"collection", collection}});
 }
 
-Status Write(WriteContext& ctx, const std::string& collection, VectorWriteKind kind, const VectorWrite& item) {
+Status Write(WriteContext& ctx, const std::string& collection, VectorWriteKind kind, const VectorWrite& item,
+             const Limits& limits) {
   auto& v = ctx.vectors();
   static const std::vector<float> kNoVector;
   const Json meta = item.meta ? *item.meta : Json();
@@ -46,12 +50,16 @@ Status Write(WriteContext& ctx, const std::string& collection, VectorWriteKind k
       Status st = kind == VectorWriteKind::kAdd ? v.ValidateAdd(collection, item.id, *item.vector, meta)
                                                 : v.ValidateUpsert(collection, item.id, *item.vector, meta);
       KISSVDB_RETURN_IF_ERROR(st);
+      KISSVDB_RETURN_IF_ERROR(text_ops::CheckText(ctx, text::Target::kVector, collection, meta, limits));
       return ctx.Emit(kind == VectorWriteKind::kAdd ? event_type::kVectorAdded : event_type::kVectorUpserted,
                       vector_events::RecordData(collection, item.id, *item.vector, meta));
     }
     case VectorWriteKind::kUpdate: {
       auto merged = v.ValidateUpdate(collection, item.id, item.vector, item.meta);
       if (!merged.ok()) return merged.status();
+      if (item.meta) {
+        KISSVDB_RETURN_IF_ERROR(text_ops::CheckText(ctx, text::Target::kVector, collection, merged->meta, limits));
+      }
       return ctx.Emit(event_type::kVectorUpdated,
                       vector_events::RecordData(collection, item.id, merged->vector, merged->meta));
     }

@@ -12,9 +12,12 @@ namespace kissvdb::vector_ops {
 Status ValidateCollectionName(const std::string& name, const Limits& limits);
 Status ValidateIdLength(const std::string& id, const Limits& limits);
 
-Status Create(WriteContext& ctx, const vector::CollectionSpec& spec);
+// With `text`, the created event carries the collection's text index.
+Status Create(WriteContext& ctx, const vector::CollectionSpec& spec, const std::optional<text::TextSpec>& text);
 Status Drop(WriteContext& ctx, const std::string& collection, bool* dropped);
-Status Write(WriteContext& ctx, const std::string& collection, VectorWriteKind kind, const VectorWrite& item);
+// The item's meta must fit the collection's text index (limits.max_text_bytes).
+Status Write(WriteContext& ctx, const std::string& collection, VectorWriteKind kind, const VectorWrite& item,
+             const Limits& limits);
 Status Delete(WriteContext& ctx, const std::string& collection, const std::string& id);
 
 }  // namespace kissvdb::vector_ops

@@ -14,6 +14,7 @@ CodeInfo InfoOf(Code code) {
     case Code::kInvalidArgument: return {"invalid_argument", 400};
     case Code::kDimMismatch: return {"dim_mismatch", 400};
     case Code::kSqliteError: return {"sqlite_error", 400};
+    case Code::kInvalidQuery: return {"invalid_query", 400};
     case Code::kUnauthorized: return {"unauthorized", 401};
     case Code::kForbidden: return {"forbidden", 403};
     case Code::kNotFound: return {"not_found", 404};

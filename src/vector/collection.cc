@@ -275,6 +275,24 @@ bool Collection::Contains(std::string_view id) const {
   return labels_.find(std::string(id)) != labels_.end();
 }
 
+bool Collection::Accepts(std::string_view id, const JsonFilter* filter, Json* meta) const {
+  std::shared_lock lock(mu_);
+  auto it = labels_.find(std::string(id));
+  if (it == labels_.end()) return false;
+  const Row& row = rows_[it->second];
+  if (filter != nullptr && !filter->Matches(row.meta)) return false;
+  if (meta != nullptr) *meta = row.meta;
+  return true;
+}
+
+Status Collection::ForEach(const std::function<Status(std::string_view id, const Json& meta)>& fn) const {
+  std::shared_lock lock(mu_);
+  for (const Row& row : rows_) {
+    if (row.live) KISSVDB_RETURN_IF_ERROR(fn(row.id, row.meta));
+  }
+  return Status::OK();
+}
+
 Result<VectorRecord> Collection::Get(std::string_view id) const {
   std::shared_lock lock(mu_);
   auto it = labels_.find(std::string(id));

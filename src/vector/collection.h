@@ -24,6 +24,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <shared_mutex>
 #include <span>
@@ -62,6 +63,11 @@ class Collection {
 
   bool Contains(std::string_view id) const;
   Result<VectorRecord> Get(std::string_view id) const;
+  // Whether `id` is live and its meta passes `filter` (null: any); if so and
+  // `meta` is not null, a copy of its meta.
+  bool Accepts(std::string_view id, const JsonFilter* filter, Json* meta) const;
+  // Calls fn(id, meta) for every live point, in slot order, until fn fails.
+  Status ForEach(const std::function<Status(std::string_view id, const Json& meta)>& fn) const;
   Result<std::vector<SearchHit>> Search(const SearchRequest& req, SearchStats* stats) const;
 
   // Apply a logged change. A change whose offset is <= applied_offset() is

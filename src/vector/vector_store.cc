@@ -124,6 +124,18 @@ Result<VectorRecord> VectorStore::Get(std::string_view collection, std::string_v
   return c->Get(id);
 }
 
+bool VectorStore::Accepts(std::string_view collection, std::string_view id, const JsonFilter* filter,
+                          Json* meta) const {
+  auto c = Find(collection);
+  return c != nullptr && c->Accepts(id, filter, meta);
+}
+
+Status VectorStore::ForEachItem(std::string_view collection,
+                                const std::function<Status(std::string_view id, const Json& meta)>& fn) const {
+  auto c = Find(collection);
+  return c == nullptr ? Status::OK() : c->ForEach(fn);
+}
+
 Result<std::vector<SearchHit>> VectorStore::Search(std::string_view collection, const SearchRequest& req,
                                                    SearchStats* stats) const {
   auto c = Find(collection);

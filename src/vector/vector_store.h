@@ -19,6 +19,7 @@
 // collection it is saving, not searches.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -63,6 +64,13 @@ class VectorStore {
   std::vector<CollectionInfo> List() const;  // sorted by name
   bool Contains(std::string_view collection, std::string_view id) const;
   Result<VectorRecord> Get(std::string_view collection, std::string_view id) const;  // NotFound
+  // Whether the point is live and its meta passes `filter` (null: any);
+  // then `meta` (if not null) gets a copy of its meta.
+  bool Accepts(std::string_view collection, std::string_view id, const JsonFilter* filter, Json* meta) const;
+  // Calls fn(id, meta) for every live point of a collection (none if it does
+  // not exist), until fn fails.
+  Status ForEachItem(std::string_view collection,
+                     const std::function<Status(std::string_view id, const Json& meta)>& fn) const;
   // Hits by score desc, then id asc; at most req.k. NotFound for an unknown
   // collection; DimMismatch / InvalidArgument for a bad query. Callers
   // check k and ef limits with ValidateSearch first.
