@@ -130,7 +130,7 @@ Common to all HTTP rows: wrk with keep-alive, 64 connections, 2 threads,
 {p['seconds']:g} s per run, a Lua script per request shape (`bench/lua/`);
 every response is checked (a socket error or a status ≥ 400 fails the run).
 KissVDB runs with its defaults (`durability always`, 2 I/O threads = the
-cores) plus `--max-vector-batch 1000 --max-body-bytes 64MiB`, auth on
+cores) plus `--max-vector-batch 1000 --max-body-bytes 64MiB --max-json-bytes 1MiB --max-text-bytes 1MiB`, auth on
 (Bearer key; the peers get the same header and ignore it). Redis rows use
 redis-benchmark, 64 clients, no pipelining, with its run length sized to
 {p['seconds']:g} s from the previous run. Every server binds 127.0.0.1, runs

@@ -32,6 +32,7 @@ import time
 
 from . import loadgen, text_corpus
 from .client import Client
+from .ctx import with_cpu
 from .report import Row
 
 COLLECTION = "debdesc"
@@ -64,7 +65,10 @@ TEXT_MODE = "text only (BM25)"
 PG_QUALITY_QUERIES = 200
 # An OR query of common words matches a good part of the corpus: 64
 # connections queue for seconds on a busy 2-core machine (wrk's default 10 s
-# would count timeouts as errors).
+# would count timeouts as errors). For the same reason the throughput runs
+# are longer than other rows' (ctx "text_seconds": 30 s in a full run): wrk
+# drops the requests in flight when a run ends (pgbench lets them finish), so
+# a run must last many times the latency for the rate to hold.
 WRK_TIMEOUT_S = 60
 
 PG_ROW = "text search (vs PostgreSQL FTS)"
@@ -236,7 +240,7 @@ class Fts5Peer:
         return _metrics(ranks)
 
     def run(self):
-        r = self._run("--threads", 2, "--seconds", self.ctx.p["seconds"])
+        r = self._run("--threads", 2, "--seconds", self.ctx.p["text_seconds"])
         return {"rate": r["qps"], "p50_us": 0, "p99_us": 0, "threads": r["threads"]}
 
 
@@ -293,7 +297,7 @@ class PostgresPeer:
 
     def run(self):
         # 64 backends take a moment to start and prepare: at least 3 s.
-        secs = max(3, round(self.ctx.p["seconds"]))
+        secs = max(3, round(self.ctx.p["text_seconds"]))
         argv = self.pg.client("pgbench", "-n", "-M", "prepared", "-f", self.script, "-c", "64", "-j", "2", "-T",
                               str(secs), "postgres")
         out = subprocess.run(argv, capture_output=True, text=True, timeout=secs * 10 + 300)
@@ -374,8 +378,10 @@ def text_rows(ctx):
             for j in range(nq):
                 f.write(search_body(mode, corpus.items[corpus.queries[j]]["short"], corpus.qvector(j)) + "\n")
     path = f"/v1/vector/{COLLECTION}/search"
-    kiss = {name: (lambda b=b: ctx.wrk_kiss("bodies.lua", {"KB_PATH": path, "KB_BODY_FILE": b},
-                                            timeout_s=WRK_TIMEOUT_S))
+    secs = ctx.p["text_seconds"]
+    env = lambda b: {"KB_TOKEN": ctx.token, "KB_PATH": path, "KB_BODY_FILE": b}
+    kiss = {name: (lambda b=b: with_cpu(ctx.kiss.proc.pid, lambda: loadgen.wrk(
+                ctx.kiss_url(), "bodies.lua", secs, env=env(b), timeout_s=WRK_TIMEOUT_S)))
             for name, b in bodies.items()}
 
     pg_peer = None
