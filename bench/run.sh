@@ -2,7 +2,9 @@
 # The benchmark: KissVDB against its peers on this machine, in one run.
 #
 #   bench/run.sh --full     10 s per run, 3 runs per side interleaved; writes
-#                           docs/BENCHMARKS.md (about 15-20 minutes)
+#                           docs/BENCHMARKS.md (about 15-20 minutes, and about
+#                           as long again for the text rows, mostly their
+#                           ranking quality over 1,000 queries per mode)
 #   bench/run.sh --quick    about 1 s per row, one run: checks that every row
 #                           runs and prints the table (the "bench" ctest)
 #
@@ -12,25 +14,29 @@
 #   --binary PATH           the daemon (default DIR/kissvdb)
 #   --hnsw-baseline PATH    default DIR/bench/kissvdb_bench_hnsw
 #   --sqlite-baseline PATH  default DIR/bench/kissvdb_bench_sqlite
+#   --fts5-baseline PATH    default DIR/bench/kissvdb_bench_fts5
 #   --sse-fanout PATH       default DIR/sse_fanout (the SSE row is "not measured"
 #                           if bench/sse_fanout.cc is absent)
 #   --out FILE              the Markdown report (default: docs/BENCHMARKS.md
 #                           for --full, none for --quick)
-#   --rows a,b              only these rows: vector,get,put,cas,doc,docfind,events,sql,sse,boot
+#   --rows a,b              only these rows: vector,get,put,cas,doc,docfind,events,sql,text,sse,boot
 #   --seconds S --runs N    override the mode's run length and count
 #   --no-setup              do not install missing peers
 #
 # Peers (Debian packages, installed by bench/setup_peers.sh): nginx-light,
-# redis-server (+ redis-benchmark), etcd-server, wrk; in-process hnswlib and
-# SQLite are small programs in bench/peers/. Everything binds 127.0.0.1 on
-# free ports, runs from a temp dir and is stopped at exit. A peer that is
-# missing marks its rows "not measured"; KissVDB's side must run.
+# redis-server (+ redis-benchmark), etcd-server, postgresql-15, wrk;
+# in-process hnswlib, SQLite and SQLite FTS5 are small programs in
+# bench/peers/. The text rows read Debian's package descriptions
+# (apt-get update -o Acquire::Languages=en) and need python3-sklearn.
+# Everything binds 127.0.0.1 on free ports, runs from a temp dir and is
+# stopped at exit. A peer that is missing marks its rows "not measured";
+# KissVDB's side must run.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 mode=""
 build_dir="$ROOT/build"
-binary="" hnsw="" sqlite="" sse="" out="" setup=1
+binary="" hnsw="" sqlite="" fts5="" sse="" out="" setup=1
 passthru=()
 while (( $# )); do
   case "$1" in
@@ -39,12 +45,13 @@ while (( $# )); do
     --binary) binary="$2"; shift ;;
     --hnsw-baseline) hnsw="$2"; shift ;;
     --sqlite-baseline) sqlite="$2"; shift ;;
+    --fts5-baseline) fts5="$2"; shift ;;
     --sse-fanout) sse="$2"; shift ;;
     --out) out="$2"; shift ;;
     --no-setup) setup=0 ;;
     --rows|--seconds|--runs) passthru+=("$1" "$2"); shift ;;
     --keep) passthru+=("$1") ;;
-    -h|--help) sed -n '2,28p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,33p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "run.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
   esac
   shift
@@ -59,6 +66,7 @@ fi
 binary="${binary:-$build_dir/kissvdb}"
 hnsw="${hnsw:-$build_dir/bench/kissvdb_bench_hnsw}"
 sqlite="${sqlite:-$build_dir/bench/kissvdb_bench_sqlite}"
+fts5="${fts5:-$build_dir/bench/kissvdb_bench_fts5}"
 sse="${sse:-$build_dir/sse_fanout}"
 # Build only what is missing. An existing build dir is built as configured
 # (never reconfigured); a new one goes through scripts/build.sh.
@@ -66,6 +74,7 @@ targets=()
 [[ -x "$binary" ]] || targets+=(kissvdb)
 [[ -x "$hnsw" ]] || targets+=(kissvdb_bench_hnsw)
 [[ -x "$sqlite" ]] || targets+=(kissvdb_bench_sqlite)
+[[ -x "$fts5" ]] || targets+=(kissvdb_bench_fts5)
 if (( ${#targets[@]} )); then
   if [[ -f "$build_dir/CMakeCache.txt" ]]; then
     args=()
@@ -83,6 +92,7 @@ fi
 [[ "$mode" == --full && -z "$out" ]] && out="$ROOT/docs/BENCHMARKS.md"
 # Absolute paths: the bench runs from bench/.
 binary="$(realpath -m "$binary")" hnsw="$(realpath -m "$hnsw")" sqlite="$(realpath -m "$sqlite")"
+fts5="$(realpath -m "$fts5")"
 sse="$(realpath -m "$sse")"
 [[ -n "$out" ]] && out="$(realpath -m "$out")"
 
@@ -94,4 +104,4 @@ done
 # only its standard library is used.
 cd "$ROOT/bench"
 exec /usr/bin/python3 -m kbench "$mode" --binary "$binary" --hnsw-baseline "$hnsw" --sqlite-baseline "$sqlite" \
-  --sse-fanout "$sse" ${out:+--out "$out"} "${passthru[@]}"
+  --fts5-baseline "$fts5" --sse-fanout "$sse" ${out:+--out "$out"} "${passthru[@]}"

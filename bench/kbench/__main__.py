@@ -1,7 +1,8 @@
 """bench/run.sh's engine: runs every row and prints / writes the table.
 
   python3 -m kbench (--quick | --full) --binary BIN --hnsw-baseline BIN
-                    --sqlite-baseline BIN [--sse-fanout BIN] [--out FILE]
+                    --sqlite-baseline BIN [--fts5-baseline BIN] [--sse-fanout BIN]
+                    [--out FILE]
                     [--rows a,b,...] [--seconds S] [--runs N]
 """
 import argparse
@@ -13,7 +14,7 @@ import tempfile
 import time
 import traceback
 
-from . import report, rows_boot, rows_kv, rows_sse, rows_vector
+from . import report, rows_boot, rows_kv, rows_sse, rows_text, rows_vector
 from .ctx import Ctx
 
 ROWS = {  # name -> (function, needs the shared daemon)
@@ -25,6 +26,7 @@ ROWS = {  # name -> (function, needs the shared daemon)
     "docfind": (rows_kv.doc_find, True),
     "events": (rows_kv.event_append, True),
     "sql": (rows_kv.sql_select, True),
+    "text": (rows_text.text_rows, True),
     "sse": (rows_sse.sse_rows, False),
     "boot": (rows_boot.boot_rows, False),
 }
@@ -39,6 +41,7 @@ def main():
     ap.add_argument("--hnsw-baseline", required=True)
     ap.add_argument("--sqlite-baseline", required=True)
     ap.add_argument("--sse-fanout", default="")
+    ap.add_argument("--fts5-baseline", default="")
     ap.add_argument("--out", default="")
     ap.add_argument("--rows", default=",".join(ROWS))
     ap.add_argument("--seconds", type=float, default=0)
@@ -127,7 +130,7 @@ Common to all HTTP rows: wrk with keep-alive, 64 connections, 2 threads,
 {p['seconds']:g} s per run, a Lua script per request shape (`bench/lua/`);
 every response is checked (a socket error or a status ≥ 400 fails the run).
 KissVDB runs with its defaults (`durability always`, 2 I/O threads = the
-cores) plus `--max-vector-batch 1000 --max-body-bytes 64MiB`, auth on
+cores) plus `--max-vector-batch 1000 --max-body-bytes 64MiB --max-json-bytes 1MiB --max-text-bytes 1MiB`, auth on
 (Bearer key; the peers get the same header and ignore it). Redis rows use
 redis-benchmark, 64 clients, no pipelining, with its run length sized to
 {p['seconds']:g} s from the previous run. Every server binds 127.0.0.1, runs

@@ -14,9 +14,11 @@ VALUE_100 = "v" * 100  # every KV-like row writes 100-byte values
 PARAMS = {
     # quick: a check that every row runs (the ctest); full: the published run
     "quick": dict(seconds=1, runs=1, keys=2000, mem_keys=20000, vec_base=2000, vec_queries=100,
-                  vec_upsert=1000, sql_rows=2000, cas_keys=4),
+                  vec_upsert=1000, sql_rows=2000, cas_keys=4, text_items=3000, text_queries=200,
+                  text_seconds=3),
     "full": dict(seconds=10, runs=3, keys=100000, mem_keys=1000000, vec_base=60000, vec_queries=1000,
-                 vec_upsert=10000, sql_rows=100000, cas_keys=16),
+                 vec_upsert=10000, sql_rows=100000, cas_keys=16, text_items=0, text_queries=1000,
+                 text_seconds=30),
 }
 
 # How each peer is found; a missing one makes its rows "not measured".
@@ -39,7 +41,7 @@ class Ctx:
         self.mode = "quick" if args.quick else "full"
         self.p = dict(PARAMS[self.mode])
         if args.seconds:
-            self.p["seconds"] = args.seconds
+            self.p["seconds"] = self.p["text_seconds"] = args.seconds
         if args.runs:
             self.p["runs"] = args.runs
         self.tmp = args.work_dir
@@ -56,7 +58,11 @@ class Ctx:
     # ---- KissVDB ----
 
     def kiss_args(self):
-        return ["--max-vector-batch", "1000", "--max-body-bytes", str(64 << 20)]
+        # --max-json-bytes, --max-text-bytes: one package description of
+        # the text rows' corpus (texlive-latex-extra) is 80 KB, past the
+        # 64 KiB defaults for one item's meta and its indexed text.
+        return ["--max-vector-batch", "1000", "--max-body-bytes", str(64 << 20), "--max-json-bytes", str(1 << 20),
+                "--max-text-bytes", str(1 << 20)]
 
     def start_kiss(self):
         d = os.path.join(self.tmp, "kissvdb")
@@ -86,6 +92,10 @@ class Ctx:
         binary = PEER_BINARIES.get(name)
         if binary and not procs.have(binary) and not os.path.exists("/usr/sbin/" + binary):
             return self._skip(name, f"{binary} is not installed (bench/setup_peers.sh installs it)")
+        if name == "postgres" and not all(os.path.exists(os.path.join(procs.PG_BIN, b)) for b in
+                                          ("initdb", "postgres", "pgbench", "psql")):
+            return self._skip(name, f"PostgreSQL 15 is not installed in {procs.PG_BIN} (package postgresql-15; "
+                                    f"bench/setup_peers.sh installs it)")
         if name.startswith("redis") and not procs.have("redis-benchmark"):
             return self._skip(name, "redis-benchmark is not installed (package redis-tools)")
         try:
@@ -98,6 +108,8 @@ class Ctx:
                 p = procs.Redis(d, "always")
             elif name == "etcd":
                 p = procs.Etcd(d)
+            elif name == "postgres":
+                p = procs.Postgres(d)
             else:
                 raise ValueError(name)
             p.start()

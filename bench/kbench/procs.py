@@ -1,4 +1,5 @@
-"""Servers under test: KissVDB and the peers (nginx, redis-server, etcd).
+"""Servers under test: KissVDB and the peers (nginx, redis-server, etcd,
+PostgreSQL).
 
 Every process is started from the main thread with PR_SET_PDEATHSIG, kept
 in one registry and stopped at exit (SIGTERM, then SIGKILL), so nothing
@@ -9,6 +10,7 @@ import atexit
 import ctypes
 import http.client
 import os
+import pwd
 import shutil
 import signal
 import socket
@@ -18,17 +20,34 @@ import time
 _live = []
 
 
-def _die_with_parent():
+def _die_with_parent(sig=signal.SIGTERM):
     try:
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, sig)  # PR_SET_PDEATHSIG
     except OSError:
         pass
 
 
-def spawn(argv, log_path, env=None):
+def _as_user(user, death_signal=None):
+    """A preexec_fn: drop to the user (a pwd entry, or None: stay), then
+    get death_signal when the parent dies (a change of user clears
+    PDEATHSIG)."""
+    def run():
+        if user is not None:
+            os.setgroups([])
+            os.setgid(user.pw_gid)
+            os.setuid(user.pw_uid)
+        if death_signal is not None:
+            _die_with_parent(death_signal)
+    return run
+
+
+def spawn(argv, log_path, env=None, user=None, death_signal=signal.SIGTERM):
+    """Starts argv in its own session, logging to log_path; as `user` (a
+    pwd entry) if given; it gets death_signal if the bench dies."""
     log = open(log_path, "ab")
+    pre = _as_user(user, death_signal)
     p = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
-                         preexec_fn=_die_with_parent, start_new_session=True)
+                         preexec_fn=pre, start_new_session=True)
     log.close()
     _live.append(p)
     return p
@@ -309,3 +328,74 @@ class Etcd:
 
     def stop(self):
         stop(self.proc)
+
+
+PG_BIN = "/usr/lib/postgresql/15/bin"
+
+
+class Postgres:
+    """A private PostgreSQL 15 cluster (initdb) in work_dir: 127.0.0.1 on a
+    free port, its unix socket in work_dir, trust authentication for the
+    superuser "postgres", every other setting (fsync, shared_buffers, ...)
+    initdb's default; max_connections 100 (pgbench's 64 clients fit). Run
+    as the "postgres" system user when the bench runs as root."""
+
+    def __init__(self, work_dir):
+        self.dir = work_dir
+        self.data = os.path.join(work_dir, "data")
+        os.makedirs(work_dir, exist_ok=True)
+        self.user = None
+        if os.geteuid() == 0:
+            self.user = pwd.getpwnam("postgres")  # KeyError: no such user (the package creates it)
+            os.chown(work_dir, self.user.pw_uid, self.user.pw_gid)
+            for d in (os.path.dirname(work_dir),):
+                os.chmod(d, os.stat(d).st_mode | 0o711)
+        self.port = free_port()
+        self.proc = None
+
+    def _run(self, argv):
+        out = subprocess.run(argv, capture_output=True, text=True, timeout=600, cwd=self.dir,
+                             preexec_fn=_as_user(self.user))
+        if out.returncode != 0:
+            raise RuntimeError(f"{os.path.basename(argv[0])} failed: {(out.stderr or out.stdout).strip()[:500]}")
+        return out.stdout
+
+    def start(self):
+        self._run([os.path.join(PG_BIN, "initdb"), "-D", self.data, "-U", "postgres", "--auth=trust",
+                   "--encoding=UTF8", "--locale=C", "--no-instructions"])
+        argv = [os.path.join(PG_BIN, "postgres"), "-D", self.data, "-p", str(self.port), "-c",
+                "listen_addresses=127.0.0.1", "-c", f"unix_socket_directories={self.dir}"]
+        # SIGINT if the bench dies: a "fast" shutdown, which does not wait
+        # for a client left behind (SIGTERM's "smart" one would).
+        self.proc = spawn(argv, os.path.join(self.dir, "postgres.log"), user=self.user, death_signal=signal.SIGINT)
+        wait_until(lambda: self._ready(), self.proc, "postgres", timeout=120, step=0.05)
+
+    def _ready(self):
+        return subprocess.run(self.client("pg_isready"), capture_output=True).returncode == 0
+
+    def client(self, tool, *args):
+        """argv of a client program (psql, pgbench, pg_isready) against this
+        cluster over TCP."""
+        return [os.path.join(PG_BIN, tool), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres"] + list(args)
+
+    def psql(self, sql, stdin=None):
+        """Runs SQL (ON_ERROR_STOP) with psql; returns its stdout. stdin
+        feeds COPY ... FROM STDIN."""
+        out = subprocess.run(self.client("psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", "postgres",
+                                         "-c", sql), input=stdin, capture_output=True, text=True, timeout=3600)
+        if out.returncode != 0:
+            raise RuntimeError(f"psql: {out.stderr.strip()[:500]}")
+        return out.stdout
+
+    def stop(self):
+        # SIGINT: "fast" shutdown (SIGTERM, "smart", would wait for clients).
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(60)
+            except subprocess.TimeoutExpired:
+                pass
+        stop(self.proc)
+
+    def rss(self):
+        return rss_bytes(self.proc.pid)

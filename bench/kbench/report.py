@@ -126,6 +126,8 @@ def machine_info(kissvdb_binary):
         "hnswlib (in-process baseline)": "0.8.0 headers (third_party/hnswlib, the ones KissVDB links)",
         "libsqlite3": _dpkg_version("libsqlite3-0"),
         "dataset-fashion-mnist": _dpkg_version("dataset-fashion-mnist"),
+        "postgresql-15": _dpkg_version("postgresql-15"),
+        "python3-sklearn": _dpkg_version("python3-sklearn"),
     }
     return {
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
