@@ -89,8 +89,24 @@ def query_words(text):
     return list(dict.fromkeys(text_corpus.words(text)))
 
 
+# The English stop words the daemon drops from plain queries of porter
+# indexes (src/text/query.cc; the Snowball list of PostgreSQL's english
+# configuration), so the in-process FTS5 peer runs the daemon's own query.
+ENGLISH_STOP = frozenset("""
+i me my myself we our ours ourselves you your yours yourself yourselves he him his himself she her hers herself
+it its itself they them their theirs themselves what which who whom this that these those am is are was were be
+been being have has had having do does did doing a an the and but if or because as until while of at by for with
+about against between into through during before after above below to from up down in out on off over under
+again further then once here there when where why how all any both each few more most other some such no nor not
+only own same so than too very s t can will just don should now""".split())
+
+
 def fts5_or(text):
-    return " OR ".join('"%s"' % w.replace('"', '""') for w in query_words(text))
+    words = [w for w in query_words(text) if w.lower() not in ENGLISH_STOP]
+    # Only stop words: the empty string phrase, which matches nothing (the
+    # daemon's empty result), where an empty MATCH would be a syntax error.
+    return " OR ".join('"%s"' % w.replace('"', '""') for w in words) or '""'
+
 
 
 def pg_or(text):
