@@ -46,24 +46,24 @@ class Client:
             self.conn = None
 
 
-def parallel(port, token, bodies, method, path, workers=4):
-    """Sends (path, body) items over `workers` connections; bodies is a list
-    of (path or None, body). Raises the first error."""
+def for_each(port, token, items, handle, workers=4):
+    """Calls handle(client, item) for every item, over `workers` connections
+    (one Client each, items taken in order); stops at and raises the first
+    error."""
     errors = []
     lock = threading.Lock()
-    it = iter(bodies)
+    it = iter(items)
 
     def work():
         c = Client(port, token)
         try:
-            while True:
+            while not errors:
                 with lock:
                     item = next(it, None)
-                if item is None or errors:
+                if item is None:
                     return
-                p, b = item
-                c.request(method, p or path, b)
-        except Exception as e:  # noqa: BLE001 - reported by the caller
+                handle(c, item)
+        except Exception as e:  # noqa: BLE001 - re-raised below
             errors.append(e)
         finally:
             c.close()
@@ -75,3 +75,21 @@ def parallel(port, token, bodies, method, path, workers=4):
         t.join()
     if errors:
         raise errors[0]
+
+
+def parallel(port, token, bodies, method, path, workers=4):
+    """Sends (path, body) items over `workers` connections; bodies is a list
+    of (path or None, body). Raises the first error."""
+    for_each(port, token, bodies, lambda c, item: c.request(method, item[0] or path, item[1]), workers)
+
+
+def upsert_batches(port, token, name, bodies, workers=2):
+    """POSTs each upsert_batch body to collection `name` over `workers`
+    connections; raises unless every item was upserted."""
+    def send(c, body):
+        r = json.loads(c.request("POST", f"/v1/vector/{name}/upsert_batch", body)[1])
+        bad = [x for x in r["results"] if x["status"] != "upserted"]
+        if bad:
+            raise RuntimeError(f"upsert_batch: {bad[0]}")
+
+    for_each(port, token, bodies, send, workers)

@@ -27,11 +27,10 @@ import json
 import os
 import re
 import subprocess
-import threading
 import time
 
 from . import loadgen, text_corpus
-from .client import Client
+from .client import for_each, upsert_batches
 from .ctx import with_cpu
 from .report import Row
 
@@ -143,34 +142,8 @@ def _kiss_load(ctx, corpus, name=COLLECTION, workers=2):
                                                               meta))
         return '{"items":[' + ",".join(items) + "]}"
 
-    starts = iter(range(0, n, BATCH))
-    lock, errors = threading.Lock(), []
-
-    def work():
-        c = Client(ctx.kiss.port, ctx.token)
-        try:
-            while not errors:
-                with lock:
-                    s = next(starts, None)
-                if s is None:
-                    return
-                r = json.loads(c.request("POST", f"/v1/vector/{name}/upsert_batch", body(s))[1])
-                bad = [x for x in r["results"] if x["status"] != "upserted"]
-                if bad:
-                    raise RuntimeError(f"upsert_batch: {bad[0]}")
-        except Exception as e:  # noqa: BLE001 - re-raised below
-            errors.append(e)
-        finally:
-            c.close()
-
     t0 = time.monotonic()
-    threads = [threading.Thread(target=work) for _ in range(workers)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    if errors:
-        raise errors[0]
+    upsert_batches(ctx.kiss.port, ctx.token, name, (body(s) for s in range(0, n, BATCH)), workers)
     return time.monotonic() - t0
 
 
@@ -180,37 +153,18 @@ def _kiss_quality(ctx, corpus, nq, mode, per_request=50, workers=2):
     index = {it["name"]: i for i, it in enumerate(corpus.items)}
     chunks = list(range(0, nq, per_request))
     ranks = [None] * nq
-    lock, errors = threading.Lock(), []
-    it = iter(chunks)
 
-    def work():
-        c = Client(ctx.kiss.port, ctx.token)
-        try:
-            while not errors:
-                with lock:
-                    s = next(it, None)
-                if s is None:
-                    return
-                js = range(s, min(nq, s + per_request))
-                body = '{"queries":[' + ",".join(
-                    search_body(mode, corpus.items[corpus.queries[j]]["short"], corpus.qvector(j)) for j in js) + "]}"
-                r = json.loads(c.request("POST", f"/v1/vector/{COLLECTION}/search_batch", body)[1])
-                for j, res in zip(js, r["results"]):
-                    ids = [index.get(h["id"]) for h in res["hits"]][:K]
-                    rel = corpus.queries[j]
-                    ranks[j] = ids.index(rel) + 1 if rel in ids else 0
-        except Exception as e:  # noqa: BLE001 - re-raised below
-            errors.append(e)
-        finally:
-            c.close()
+    def ask(c, s):
+        js = range(s, min(nq, s + per_request))
+        body = '{"queries":[' + ",".join(
+            search_body(mode, corpus.items[corpus.queries[j]]["short"], corpus.qvector(j)) for j in js) + "]}"
+        r = json.loads(c.request("POST", f"/v1/vector/{COLLECTION}/search_batch", body)[1])
+        for j, res in zip(js, r["results"]):
+            ids = [index.get(h["id"]) for h in res["hits"]][:K]
+            rel = corpus.queries[j]
+            ranks[j] = ids.index(rel) + 1 if rel in ids else 0
 
-    threads = [threading.Thread(target=work) for _ in range(workers)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    if errors:
-        raise errors[0]
+    for_each(ctx.kiss.port, ctx.token, chunks, ask, workers)
     return _metrics(ranks)
 
 

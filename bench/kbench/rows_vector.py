@@ -11,11 +11,10 @@ import json
 import os
 import struct
 import subprocess
-import threading
 import time
 
 from . import loadgen
-from .client import Client
+from .client import Client, upsert_batches
 from .report import Row
 
 DATASET = "/usr/share/datasets/fashion-mnist"
@@ -89,35 +88,8 @@ def _kiss_upsert(ctx, name, bodies, workers=2):
     returns the seconds from the first batch sent to the last answered."""
     ctx.client.request("POST", f"/v1/vector/{name}", {"dim": DIM, "metric": "l2", "m": M, "ef_construction": EFC,
                                                       "ef_search": EF_LADDER[0]})
-    lock = threading.Lock()
-    it = iter(bodies)
-    errors = []
-
-    def work():
-        c = Client(ctx.kiss.port, ctx.token)
-        try:
-            while not errors:
-                with lock:
-                    body = next(it, None)
-                if body is None:
-                    return
-                r = json.loads(c.request("POST", f"/v1/vector/{name}/upsert_batch", body)[1])
-                bad = [x for x in r["results"] if x["status"] != "upserted"]
-                if bad:
-                    raise RuntimeError(f"upsert_batch: {bad[0]}")
-        except Exception as e:  # noqa: BLE001 - re-raised below
-            errors.append(e)
-        finally:
-            c.close()
-
     t0 = time.monotonic()
-    threads = [threading.Thread(target=work) for _ in range(workers)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    if errors:
-        raise errors[0]
+    upsert_batches(ctx.kiss.port, ctx.token, name, bodies, workers)
     return time.monotonic() - t0
 
 
