@@ -19,7 +19,7 @@ COPY scripts/setup.sh scripts/setup.sh
 RUN bash scripts/setup.sh --build-only && rm -rf /var/lib/apt/lists/*
 
 COPY . .
-RUN cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+RUN cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release \
         -DKISSVDB_TESTS=OFF -DKISSVDB_WERROR=OFF \
  && cmake --build build --target kissvdb -j "$(nproc)" \
  && install -D -m 0755 build/kissvdb /out/kissvdb \

@@ -5,7 +5,8 @@
 #   scripts/build.sh kissvdb         only the named targets
 #   SANITIZE=1 scripts/build.sh      ASan + UBSan (-DKISSVDB_SANITIZE=ON)
 #
-# Environment: BUILD_DIR (default build), BUILD_TYPE (default RelWithDebInfo),
+# Environment: BUILD_DIR (default build), BUILD_TYPE (default Release: what
+# users build and what the tests run; RelWithDebInfo for a debugger),
 # JOBS (default: number of cores), SANITIZE (0/1), WERROR (ON/OFF, default ON:
 # warnings are errors in dev builds and CI; CMake's own default is OFF),
 # TESTS (ON/OFF, default ON: configure the tests, which need GoogleTest).
@@ -14,7 +15,7 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BUILD_DIR="${BUILD_DIR:-$ROOT/build}"
-BUILD_TYPE="${BUILD_TYPE:-RelWithDebInfo}"
+BUILD_TYPE="${BUILD_TYPE:-Release}"
 JOBS="${JOBS:-$(nproc)}"
 if [[ "${SANITIZE:-0}" == 1 ]]; then sanitize=ON; else sanitize=OFF; fi
 WERROR="${WERROR:-ON}"

@@ -13,6 +13,7 @@
 #include "engine/wal/log.h"
 #include "kissvdb/engine.h"
 #include "kv/lmdb.h"
+#include "text/query.h"
 
 namespace kissvdb {
 
@@ -91,7 +92,7 @@ class EngineImpl final : public Engine {
   // its applied offset, or rebuilds it from the stores (engine_text.cc).
   Status OpenText();
   // The text leg of a search: its query checked against the limits.
-  Result<std::string> TextMatch(const std::string& text, text::Syntax syntax, text::Tokenizer tokenizer) const;
+  Result<text::Query> TextMatch(const std::string& text, text::Syntax syntax, text::Tokenizer tokenizer) const;
   // Submits a batch of per-item mutations to the commit thread (see
   // Engine::WriteVectors for the atomic/non-atomic contract).
   // NotFound for the whole call when the collection does not exist.

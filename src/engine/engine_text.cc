@@ -157,14 +157,14 @@ Result<TextIndexInfo> EngineImpl::GetTextIndex(text::Target target, const std::s
                           "\" has no text index");
 }
 
-Result<std::string> EngineImpl::TextMatch(const std::string& text, text::Syntax syntax,
+Result<text::Query> EngineImpl::TextMatch(const std::string& text, text::Syntax syntax,
                                           text::Tokenizer tokenizer) const {
   if (text.size() > config_.limits.max_text_query_bytes) {
     return Status::InvalidArgument("text is " + std::to_string(text.size()) + " bytes; the limit is " +
                                    std::to_string(config_.limits.max_text_query_bytes) +
                                    " (limits.max_text_query_bytes)");
   }
-  return text::MatchExpression(text, syntax, tokenizer);
+  return text::ParseQuery(text, syntax, tokenizer);
 }
 
 Result<std::vector<HybridHit>> EngineImpl::SearchHybrid(const HybridQuery& q) const {
@@ -191,7 +191,7 @@ Result<std::vector<HybridHit>> EngineImpl::SearchHybrid(const HybridQuery& q) co
 
   std::vector<text::LegHit> text_leg, vector_leg;
   std::vector<text::TextHit> text_hits;
-  std::string match;
+  text::Query match;
   if (q.text) {
     auto spec = text_->Spec(text::Target::kVector, q.collection);
     if (!spec) return NoTextIndex(text::Target::kVector, q.collection);
@@ -243,7 +243,7 @@ Result<std::vector<HybridHit>> EngineImpl::SearchHybrid(const HybridQuery& q) co
       if (it != by_id.end()) {
         hit.snippet = it->second->snippet;
       } else {
-        auto snippet = text_->Snippet(text::Target::kVector, q.collection, match, hit.id, q.highlight);
+        auto snippet = text_->Snippet(text::Target::kVector, q.collection, match.match, hit.id, q.highlight);
         if (!snippet.ok()) return snippet.status();
         hit.snippet = std::move(snippet.value());
       }

@@ -52,15 +52,18 @@ std::string FoldAscii(std::string_view word) {
 
 }  // namespace
 
-Result<std::string> MatchExpression(std::string_view query, Syntax syntax, Tokenizer tokenizer) {
+Result<Query> ParseQuery(std::string_view query, Syntax syntax, Tokenizer tokenizer) {
   if (!utf8::IsValid(query)) return Status::InvalidArgument("text is not valid UTF-8");
+  Query out;
   if (syntax == Syntax::kFts5) {
     for (unsigned char c : query) {
-      if (!std::isspace(c)) return std::string(query);
+      if (!std::isspace(c)) {
+        out.match = std::string(query);
+        break;
+      }
     }
-    return std::string();
+    return out;
   }
-  std::string out;
   std::set<std::string> seen;  // the tokenizers fold case: "Dog" and "dog" are one word
   size_t i = 0;
   while (i < query.size()) {
@@ -75,10 +78,17 @@ Result<std::string> MatchExpression(std::string_view query, Syntax syntax, Token
     if (seen.size() > kMaxQueryWords) {
       return Status::InvalidArgument("text holds more than " + std::to_string(kMaxQueryWords) + " distinct words");
     }
-    if (!out.empty()) out += " OR ";
-    AppendQuoted(word, &out);
+    if (!out.match.empty()) out.match += " OR ";
+    AppendQuoted(word, &out.match);
+    out.words.emplace_back(word);
   }
   return out;
+}
+
+Result<std::string> MatchExpression(std::string_view query, Syntax syntax, Tokenizer tokenizer) {
+  auto parsed = ParseQuery(query, syntax, tokenizer);
+  if (!parsed.ok()) return parsed.status();
+  return std::move(parsed->match);
 }
 
 }  // namespace kissvdb::text

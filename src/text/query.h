@@ -17,6 +17,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "kissvdb/status.h"
 #include "text/types.h"
@@ -26,8 +27,16 @@ namespace kissvdb::text {
 // Most distinct words a plain query may hold.
 constexpr size_t kMaxQueryWords = 256;
 
-// The MATCH expression, or "" when the query holds no word at all (an empty
-// result, not an error). InvalidArgument for invalid UTF-8 or too many words.
+// A query, ready for the index.
+struct Query {
+  std::string match;               // the MATCH expression; "" when the query holds no word at all
+  std::vector<std::string> words;  // plain queries: the words the expression ORs, in order
+};
+
+// The parsed query: an empty match is an empty result, not an error.
+// InvalidArgument for invalid UTF-8 or too many words.
+Result<Query> ParseQuery(std::string_view query, Syntax syntax, Tokenizer tokenizer);
+// ParseQuery(...).match.
 Result<std::string> MatchExpression(std::string_view query, Syntax syntax, Tokenizer tokenizer);
 
 }  // namespace kissvdb::text

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "text/fts5_tokenizer.h"
 #include "text/sqlite_conn.h"
 #include "util/digest.h"
 
@@ -85,6 +86,9 @@ class TextIndex::ReadLease {
 
 Result<std::unique_ptr<TextIndex>> TextIndex::Open(const std::string& path) {
   auto index = std::unique_ptr<TextIndex>(new TextIndex(path));
+  auto tokenizers = Fts5Tokenizers::Open();
+  if (!tokenizers.ok()) return tokenizers.status();
+  index->tokenizers_ = std::move(tokenizers.value());
   Status st = index->Init();
   if (st.code() == Code::kCorruption) {
     spdlog::warn("text index {}: {}; removing it to rebuild it from the stores", path, st.ToString());
@@ -168,6 +172,7 @@ Status TextIndex::DropTable(const Key& key) {
   auto it = work_.find(key);
   if (it == work_.end()) return Status::OK();
   const int64_t id = it->second.id;
+  dropped_.insert(id);  // SQLite may give a new table the same id
   writer_->ClearCache();
   KISSVDB_RETURN_IF_ERROR(writer_->Exec("DROP TABLE " + F(id) + "; DROP TABLE " + M(id) + ";"));
   auto del = writer_->Prepare("DELETE FROM indexes WHERE id = ?1");
@@ -224,7 +229,9 @@ Status TextIndex::PutItem(const Table& table, std::string_view id, const Json& o
   if (!put.ok()) return put.status();
   put->Bind(1, rid);
   for (size_t i = 0; i < fields.size(); ++i) put->Bind(static_cast<int>(i + 2), fields[i]);
-  return put->Run();
+  KISSVDB_RETURN_IF_ERROR(put->Run());
+  Note(table, id, &fields);
+  return Status::OK();
 }
 
 Status TextIndex::DeleteItem(const Table& table, std::string_view id) {
@@ -237,6 +244,7 @@ Status TextIndex::DeleteItem(const Table& table, std::string_view id) {
     if (!*row) return Status::OK();
     rid = find->Int(0);
   }
+  Note(table, id, nullptr);
   for (const std::string& sql : {"DELETE FROM " + F(table.id) + " WHERE rowid = ?1",
                                  "DELETE FROM " + M(table.id) + " WHERE rid = ?1"}) {
     auto del = writer_->Prepare(sql);
@@ -295,12 +303,14 @@ Status TextIndex::Finish(Status st, bool tables_changed) {
     writer_->ClearCache();
     Status reload = LoadTables();
     if (!reload.ok()) spdlog::error("text index: reloading after a failed write: {}", reload.ToString());
+    PublishPostings(/*committed=*/false);
     return st;
   }
   if (tables_changed) {
     std::unique_lock lk(tables_mu_);
     tables_ = work_;
   }
+  PublishPostings(/*committed=*/true);
   return st;
 }
 
@@ -427,14 +437,17 @@ std::string SnippetCall(int64_t id, const Highlight& h) {
 }
 }  // namespace
 
-Result<std::vector<TextHit>> TextIndex::Search(Target target, const std::string& collection,
-                                               const std::string& match, size_t limit,
-                                               const std::function<bool(std::string_view id)>& accept,
+Result<std::vector<TextHit>> TextIndex::Search(Target target, const std::string& collection, const Query& query,
+                                               size_t limit, const std::function<bool(std::string_view id)>& accept,
                                                const Highlight& highlight) const {
   auto table = TableOf(target, collection);
   if (!table) return Status::NotFound("collection \"" + collection + "\" has no text index");
   std::vector<TextHit> hits;
+  const std::string& match = query.match;
   if (match.empty() || limit == 0) return hits;
+  if (auto terms = QueryTerms(*table, query)) {
+    return SearchPostings(Key{target, collection}, *table, query, *terms, limit, accept, highlight);
+  }
   ReadLease lease(*this);
   auto conn = lease.Get();
   if (!conn.ok()) return conn.status();

@@ -17,6 +17,12 @@
 // index N a map `m<N>(rid INTEGER PRIMARY KEY, item TEXT UNIQUE)` and an
 // FTS5 table `f<N>(c0, c1, ...)` with one column per field, rowid = rid.
 //
+// Ranked plain queries (words OR-ed, one term each) of unicode61 and porter
+// indexes are answered from in-memory postings (postings.h, the same BM25
+// to the bit), built from the table on an index's first such search and
+// kept up to date by Apply after each commit; FTS5-syntax queries, trigram
+// indexes and words FTS5 cuts into phrases go to SQL.
+//
 // Thread-safety: Apply/Rebuild/Checkpoint come from one thread at a time
 // (the commit thread, boot, the checkpointer; serialized by a mutex).
 // Reads run in parallel on pooled read connections (WAL mode), each seeing
@@ -30,6 +36,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <shared_mutex>
 #include <string>
 #include <utility>
@@ -37,12 +44,15 @@
 
 #include "kissvdb/event.h"
 #include "kissvdb/status.h"
+#include "text/query.h"
 #include "text/text_defs.h"
 #include "text/types.h"
 
 namespace kissvdb::text {
 
 class SqliteConn;
+class Fts5Tokenizers;
+class Postings;
 
 struct IndexInfo {
   IndexDef def;
@@ -80,10 +90,10 @@ class TextIndex {
   std::optional<TextSpec> Spec(Target target, const std::string& collection) const;
   std::vector<IndexDef> Definitions() const;  // in (target, collection) order
   Result<std::vector<IndexInfo>> List() const;
-  // Items matching `match` (query.h), best BM25 first (ties by id), until
+  // Items matching `query` (query.h), best BM25 first (ties by id), until
   // `limit` of them pass `accept` (null: all pass). NotFound if the
   // collection has no text index; InvalidQuery for a malformed FTS5 query.
-  Result<std::vector<TextHit>> Search(Target target, const std::string& collection, const std::string& match,
+  Result<std::vector<TextHit>> Search(Target target, const std::string& collection, const Query& query,
                                       size_t limit, const std::function<bool(std::string_view id)>& accept,
                                       const Highlight& highlight) const;
   // The snippet of one item for `match`; nullopt when it does not match.
@@ -100,6 +110,15 @@ class TextIndex {
   };
   using Key = std::pair<Target, std::string>;
   class ReadLease;
+  struct Memory;  // one table's postings and their lock
+  // A change to an item made by the writer's open transaction, for the
+  // postings once it commits.
+  struct Pending {
+    int64_t table;
+    Tokenizer tokenizer;
+    std::string item;
+    std::optional<std::vector<std::string>> fields;  // none: removed
+  };
 
   explicit TextIndex(std::string path);
   Status Init();
@@ -118,10 +137,28 @@ class TextIndex {
   // or rolls back and forgets work_'s changes.
   Status Finish(Status st, bool tables_changed);
 
+  // ---- In-memory postings (text_index_postings.cc) ----
+  // The words of `query` as single terms; nullopt when the postings cannot
+  // answer it (FTS5 syntax, trigram, a word FTS5 cuts into a phrase).
+  std::optional<std::vector<std::string>> QueryTerms(const Table& table, const Query& query) const;
+  // The table's postings, built from its rows on first use (under the
+  // writer's mutex, so that no commit falls between the read and Apply's
+  // updates). NotFound when the table went away meanwhile.
+  Result<std::shared_ptr<Memory>> MemoryOf(const Key& key, const Table& table) const;
+  // Records an item change of the open transaction for the postings.
+  void Note(const Table& table, std::string_view id, const std::vector<std::string>* fields);
+  // After a commit: applies the noted changes and drops the postings of
+  // tables that went away. After a rollback: forgets them.
+  void PublishPostings(bool committed);
+  Result<std::vector<TextHit>> SearchPostings(const Key& key, const Table& table, const Query& query,
+                                              const std::vector<std::string>& terms, size_t limit,
+                                              const std::function<bool(std::string_view id)>& accept,
+                                              const Highlight& highlight) const;
+
   const std::string path_;
   bool fresh_ = false;
 
-  std::mutex write_mu_;                   // the writer connection and tables_ changes
+  mutable std::mutex write_mu_;           // the writer connection and tables_ changes
   std::unique_ptr<SqliteConn> writer_;
   uint64_t applied_ = 0;                  // under write_mu_
   uint64_t persisted_ = 0;                // applied offset on disk; under write_mu_
@@ -130,6 +167,12 @@ class TextIndex {
   std::map<Key, Table> work_;             // the writer's view; under write_mu_
   mutable std::shared_mutex tables_mu_;   // readers take it shared
   std::map<Key, Table> tables_;           // as committed
+
+  std::unique_ptr<Fts5Tokenizers> tokenizers_;
+  std::vector<Pending> pending_;          // under write_mu_
+  std::set<int64_t> dropped_;             // tables dropped by the open transaction; under write_mu_
+  mutable std::mutex memory_mu_;          // memory_ itself; each Memory has its own lock
+  mutable std::map<int64_t, std::shared_ptr<Memory>> memory_;  // by table id, built ones only
 
   mutable std::mutex pool_mu_;
   mutable std::vector<std::unique_ptr<SqliteConn>> pool_;  // idle read connections

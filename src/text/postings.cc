@@ -1,0 +1,261 @@
+#include "text/postings.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+namespace kissvdb::text {
+
+namespace {
+
+// FTS5's bm25() constants (fts5_aux.c).
+constexpr double kK1 = 1.2;
+constexpr double kB = 0.75;
+// Bounds are summed in another order than scores: a relative slack keeps a
+// rounding difference from dropping an item whose score ties the k-th.
+constexpr double kSlack = 1 + 1e-9;
+
+// FTS5's inverse document frequency of a term held by `hits` of `rows` rows.
+double Idf(int64_t rows, int64_t hits) {
+  double idf = std::log((rows - hits + 0.5) / (hits + 0.5));
+  return idf <= 0.0 ? 1e-6 : idf;
+}
+
+// One term's part of an item's score, as FTS5 writes it.
+double Part(double idf, double tf, double length, double avgdl) {
+  return idf * ((tf * (kK1 + 1.0)) / (tf + kK1 * (1 - kB + kB * length / avgdl)));
+}
+
+}  // namespace
+
+uint32_t Postings::TermNumber(const std::string& term) {
+  auto [it, added] = term_of_.try_emplace(term, static_cast<uint32_t>(terms_.size()));
+  if (added) terms_.emplace_back();
+  return it->second;
+}
+
+void Postings::Put(std::string_view id, const std::vector<std::string>& terms) {
+  Remove(id);
+  if (items_.size() >= std::numeric_limits<uint32_t>::max() - 1) Compact();
+  const auto number = static_cast<uint32_t>(items_.size());
+  Item item;
+  item.id = std::string(id);
+  item.length = static_cast<uint32_t>(std::min<size_t>(terms.size(), std::numeric_limits<uint32_t>::max()));
+  item.live = true;
+  std::unordered_map<uint32_t, uint32_t> tf;
+  for (const std::string& t : terms) ++tf[TermNumber(t)];
+  item.terms.reserve(tf.size());
+  for (const auto& [term, count] : tf) {
+    Term& t = terms_[term];
+    t.postings.push_back(Posting{number, count});
+    ++t.df;
+    t.max_tf = std::max(t.max_tf, count);
+    t.min_length = std::min(t.min_length, item.length);
+    item.terms.push_back(term);
+  }
+  live_postings_ += tf.size();
+  total_length_ += item.length;
+  ++live_;
+  item_of_.emplace(item.id, number);
+  items_.push_back(std::move(item));
+}
+
+void Postings::Remove(std::string_view id) {
+  auto it = item_of_.find(std::string(id));
+  if (it == item_of_.end()) return;
+  Item& item = items_[it->second];
+  for (uint32_t term : item.terms) --terms_[term].df;
+  live_postings_ -= item.terms.size();
+  dead_postings_ += item.terms.size();
+  total_length_ -= item.length;
+  --live_;
+  item.live = false;
+  item.terms = {};
+  item.id = {};
+  item_of_.erase(it);
+  if (dead_postings_ > 4096 + live_postings_ || items_.size() > 1024 + 2 * live_) Compact();
+}
+
+void Postings::Compact() {
+  std::vector<uint32_t> renumber(items_.size(), UINT32_MAX);
+  std::vector<Item> items;
+  items.reserve(live_);
+  for (size_t i = 0; i < items_.size(); ++i) {
+    if (!items_[i].live) continue;
+    renumber[i] = static_cast<uint32_t>(items.size());
+    items.push_back(std::move(items_[i]));
+  }
+  // Terms no live item holds go away; the others are renumbered too.
+  std::vector<uint32_t> term_renumber(terms_.size(), UINT32_MAX);
+  std::vector<Term> terms;
+  for (auto it = term_of_.begin(); it != term_of_.end();) {
+    Term& old = terms_[it->second];
+    if (old.df == 0) {
+      it = term_of_.erase(it);
+      continue;
+    }
+    Term t;
+    t.df = old.df;
+    t.postings.reserve(old.df);
+    for (const Posting& p : old.postings) {
+      const uint32_t n = renumber[p.item];
+      if (n == UINT32_MAX) continue;
+      t.postings.push_back(Posting{n, p.tf});
+      t.max_tf = std::max(t.max_tf, p.tf);
+      t.min_length = std::min(t.min_length, items[n].length);
+    }
+    term_renumber[it->second] = static_cast<uint32_t>(terms.size());
+    it->second = static_cast<uint32_t>(terms.size());
+    terms.push_back(std::move(t));
+    ++it;
+  }
+  for (Item& item : items) {
+    for (uint32_t& term : item.terms) term = term_renumber[term];
+  }
+  for (auto& [id, number] : item_of_) number = renumber[number];
+  items_ = std::move(items);
+  terms_ = std::move(terms);
+  dead_postings_ = 0;
+}
+
+std::vector<TextHit> Postings::Search(const std::vector<std::string>& words, size_t limit,
+                                      const std::function<bool(std::string_view item)>& accept) const {
+  std::vector<TextHit> out;
+  if (live_ == 0 || limit == 0 || words.empty()) return out;
+  const auto rows = static_cast<int64_t>(live_);
+  const double avgdl = static_cast<double>(total_length_) / static_cast<double>(rows);
+
+  // The distinct terms of the query that some item holds, each with how
+  // often the query names it; each word's slot among them (or none).
+  struct QueryTerm {
+    const Term* term;
+    double idf;
+    double bound;  // largest contribution to any item's score
+    int times = 0;  // how many words of the query are this term
+    size_t pos = 0;
+    uint32_t tf = 0;  // in the item being scored
+  };
+  std::vector<QueryTerm> qt;
+  std::vector<size_t> slot_of_word(words.size(), SIZE_MAX);
+  {
+    std::unordered_map<uint32_t, size_t> slot_of_term;
+    for (size_t w = 0; w < words.size(); ++w) {
+      auto it = term_of_.find(words[w]);
+      if (it == term_of_.end() || terms_[it->second].df == 0) continue;
+      auto [s, added] = slot_of_term.try_emplace(it->second, qt.size());
+      if (added) {
+        const Term& t = terms_[it->second];
+        qt.push_back(QueryTerm{&t, Idf(rows, t.df), 0});
+      }
+      ++qt[s->second].times;
+      slot_of_word[w] = s->second;
+    }
+    for (size_t i = 0; i < qt.size(); ++i) {
+      const Term& t = *qt[i].term;
+      qt[i].bound = qt[i].times * Part(qt[i].idf, t.max_tf, t.min_length, avgdl) * kSlack;
+    }
+    // Ascending bounds; slot_of_word follows the move.
+    std::vector<size_t> order(qt.size());
+    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return qt[a].bound < qt[b].bound; });
+    std::vector<size_t> new_slot(qt.size());
+    std::vector<QueryTerm> sorted;
+    for (size_t i = 0; i < order.size(); ++i) {
+      new_slot[order[i]] = i;
+      sorted.push_back(qt[order[i]]);
+    }
+    qt = std::move(sorted);
+    for (size_t& s : slot_of_word) {
+      if (s != SIZE_MAX) s = new_slot[s];
+    }
+  }
+  const size_t m = qt.size();
+  if (m == 0) return out;
+  std::vector<double> prefix(m);  // prefix[i]: the bounds of terms 0..i together
+  for (size_t i = 0; i < m; ++i) prefix[i] = qt[i].bound + (i ? prefix[i - 1] : 0);
+
+  // The held items, worst on top of the heap.
+  struct Held {
+    double score;
+    uint32_t item;
+  };
+  auto better = [&](const Held& a, const Held& b) {
+    if (a.score != b.score) return a.score > b.score;
+    return items_[a.item].id < items_[b.item].id;
+  };
+  std::vector<Held> heap;
+  double kth = 0;             // the worst held score, once `limit` are held
+  size_t first_essential = 0;  // items holding only terms below it cannot enter
+  auto can_enter = [&](double bound) { return heap.size() < limit || bound >= kth; };
+
+  for (;;) {
+    uint32_t item = UINT32_MAX;
+    for (size_t i = first_essential; i < m; ++i) {
+      const auto& p = qt[i].term->postings;
+      if (qt[i].pos < p.size()) item = std::min(item, p[qt[i].pos].item);
+    }
+    if (item == UINT32_MAX) break;
+    const Item& it = items_[item];
+    const double length = it.length;
+    double partial = 0;
+    for (size_t i = first_essential; i < m; ++i) {
+      QueryTerm& q = qt[i];
+      const auto& p = q.term->postings;
+      q.tf = 0;
+      if (q.pos < p.size() && p[q.pos].item == item) {
+        q.tf = p[q.pos++].tf;
+        if (it.live) partial += q.times * Part(q.idf, q.tf, length, avgdl);
+      }
+    }
+    if (!it.live) continue;
+    bool pruned = false;
+    for (size_t i = first_essential; i-- > 0;) {
+      QueryTerm& q = qt[i];
+      q.tf = 0;
+      if (!can_enter(partial + prefix[i])) {
+        pruned = true;
+        break;
+      }
+      const auto& p = q.term->postings;
+      auto found = std::lower_bound(p.begin() + static_cast<std::ptrdiff_t>(q.pos), p.end(), item,
+                                    [](const Posting& x, uint32_t n) { return x.item < n; });
+      q.pos = static_cast<size_t>(found - p.begin());
+      if (found != p.end() && found->item == item) {
+        q.tf = found->tf;
+        partial += q.times * Part(q.idf, q.tf, length, avgdl);
+      }
+    }
+    if (pruned || !can_enter(partial * kSlack)) continue;
+    // The score as FTS5 sums it: word by word, in the query's order.
+    double score = 0;
+    for (size_t w = 0; w < words.size(); ++w) {
+      const size_t s = slot_of_word[w];
+      if (s != SIZE_MAX && qt[s].tf != 0) score += Part(qt[s].idf, qt[s].tf, length, avgdl);
+    }
+    const Held held{score, item};
+    if (heap.size() >= limit && !better(held, heap.front())) continue;
+    if (accept && !accept(it.id)) continue;
+    heap.push_back(held);
+    std::push_heap(heap.begin(), heap.end(), better);
+    if (heap.size() > limit) {
+      std::pop_heap(heap.begin(), heap.end(), better);
+      heap.pop_back();
+    }
+    if (heap.size() == limit) {
+      kth = heap.front().score;
+      while (first_essential < m && prefix[first_essential] < kth) ++first_essential;
+    }
+  }
+  std::sort(heap.begin(), heap.end(), better);
+  out.reserve(heap.size());
+  for (const Held& h : heap) {
+    TextHit hit;
+    hit.id = items_[h.item].id;
+    hit.score = h.score;
+    hit.rank = static_cast<uint32_t>(out.size() + 1);
+    out.push_back(std::move(hit));
+  }
+  return out;
+}
+
+}  // namespace kissvdb::text

@@ -1,0 +1,85 @@
+// Postings: an in-memory inverted index of one text index, for ranked plain
+// queries (the OR of single-term words) in time that grows with the top k,
+// not with the number of matches.
+//
+// FTS5 ranks `... MATCH 'a OR b' ORDER BY bm25 LIMIT k` by scoring every
+// matching row (one read of its size record each) and sorting: a query with
+// a common word costs what that word's posting list costs. Here each term
+// keeps its postings (item number, term frequency) in item order, and Search
+// runs MaxScore (Turtle & Flood 1995): terms sorted by their largest
+// possible contribution; once k items are held, the terms whose combined
+// largest contribution cannot reach the k-th score only get looked up for
+// items the other terms found, and an item is dropped as soon as its bound
+// falls below the k-th score.
+//
+// The scores are FTS5's bm25() to the bit (k1 = 1.2, b = 0.75, the same
+// idf, the same average length, summed in the query's word order), so the
+// ranking and ties (by item id) equal the SQL path's. The terms come from
+// FTS5's own tokenizers (fts5_tokenizer.h).
+//
+// Items are numbered in insertion order; replacing or removing one leaves a
+// dead number in the lists until dead postings outnumber live ones, when
+// everything is renumbered (Compact).
+//
+// Thread-safety: none; the owner guards it (readers shared, writer unique).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "text/types.h"
+
+namespace kissvdb::text {
+
+class Postings {
+ public:
+  // Adds `item` with the terms of all its fields (every token, in order), or
+  // replaces it. An item with no term still counts as a row (as in FTS5).
+  void Put(std::string_view item, const std::vector<std::string>& terms);
+  void Remove(std::string_view item);
+
+  uint64_t items() const { return live_; }
+
+  // The best `limit` items for the OR of `words` (one term each, in the
+  // query's order; a word may repeat), best BM25 first, ties by item id;
+  // `accept` (null: all pass) is asked only for items that would enter the
+  // top `limit`.
+  std::vector<TextHit> Search(const std::vector<std::string>& words, size_t limit,
+                              const std::function<bool(std::string_view item)>& accept) const;
+
+ private:
+  struct Posting {
+    uint32_t item;
+    uint32_t tf;
+  };
+  struct Term {
+    std::vector<Posting> postings;  // by item number; dead items stay until Compact
+    uint32_t df = 0;                // live items holding the term
+    uint32_t max_tf = 0;            // bounds over every posting ever added since Compact
+    uint32_t min_length = UINT32_MAX;
+  };
+  struct Item {
+    std::string id;
+    uint32_t length = 0;          // tokens in all fields
+    bool live = false;
+    std::vector<uint32_t> terms;  // its distinct term numbers
+  };
+
+  uint32_t TermNumber(const std::string& term);
+  void Compact();
+
+  std::unordered_map<std::string, uint32_t> term_of_;
+  std::vector<Term> terms_;
+  std::unordered_map<std::string, uint32_t> item_of_;  // live items only
+  std::vector<Item> items_;
+  uint64_t live_ = 0;
+  uint64_t total_length_ = 0;  // tokens of all live items
+  uint64_t live_postings_ = 0;
+  uint64_t dead_postings_ = 0;
+};
+
+}  // namespace kissvdb::text
