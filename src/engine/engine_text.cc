@@ -199,10 +199,21 @@ Result<std::vector<HybridHit>> EngineImpl::SearchHybrid(const HybridQuery& q) co
     if (!m.ok()) return m.status();
     match = std::move(m.value());
     // Every candidate must still be a live point (the text index may be one
-    // group behind or ahead of the vector store) and pass the filter.
-    auto found = text_->Search(
-        text::Target::kVector, q.collection, match, leg,
-        [&](std::string_view id) { return vectors_->Accepts(q.collection, id, q.filter, nullptr); }, q.highlight);
+    // group behind or ahead of the vector store) and pass the filter. With
+    // no filter, the hits are checked afterwards, all at once: a hit that
+    // is no longer live (rare) means searching again, checking each.
+    auto accept = [&](std::string_view id) { return vectors_->Accepts(q.collection, id, q.filter, nullptr); };
+    auto found = text_->Search(text::Target::kVector, q.collection, match, leg,
+                               q.filter != nullptr ? std::function<bool(std::string_view)>(accept) : nullptr,
+                               q.highlight);
+    if (found.ok() && q.filter == nullptr) {
+      std::vector<std::string_view> ids;
+      for (const auto& h : *found) ids.push_back(h.id);
+      const std::vector<bool> live = vectors_->Live(q.collection, ids);
+      if (std::find(live.begin(), live.end(), false) != live.end()) {
+        found = text_->Search(text::Target::kVector, q.collection, match, leg, accept, q.highlight);
+      }
+    }
     if (!found.ok()) return found.status();
     text_hits = std::move(found.value());
     for (const auto& h : text_hits) text_leg.push_back(text::LegHit{h.id, h.score});
@@ -284,7 +295,19 @@ Result<std::vector<DocHit>> EngineImpl::SearchDocs(const DocTextQuery& q) const 
     accepted.emplace(std::string(id), DocItem{std::string(id), (*rec)->revision, std::string((*rec)->json)});
     return true;
   };
-  auto hits = text_->Search(text::Target::kDoc, q.collection, *match, q.limit, accept, q.highlight);
+  // Without a filter, only the hits' documents are read, after the search;
+  // a hit whose document is gone (the index a group apart) means searching
+  // again, reading each candidate.
+  auto hits = text_->Search(text::Target::kDoc, q.collection, *match, q.limit,
+                            filtered ? std::function<bool(std::string_view)>(accept) : nullptr, q.highlight);
+  if (hits.ok() && !filtered) {
+    bool all = true;
+    for (const auto& h : *hits) all = all && accept(h.id);
+    if (!all) {
+      accepted.clear();
+      hits = text_->Search(text::Target::kDoc, q.collection, *match, q.limit, accept, q.highlight);
+    }
+  }
   if (!hits.ok()) return hits.status();
   KISSVDB_RETURN_IF_ERROR(read_error);
   std::vector<DocHit> out;

@@ -1,6 +1,7 @@
 #include "text/fusion.h"
 
 #include <algorithm>
+#include <string_view>
 #include <unordered_map>
 
 namespace kissvdb::text {
@@ -24,42 +25,56 @@ std::vector<double> MinMax(const std::vector<LegHit>& leg) {
 
 std::vector<FusedHit> Fuse(const std::vector<LegHit>& text, const std::vector<LegHit>& vector, const Fusion& fusion,
                            size_t k) {
-  std::vector<FusedHit> hits;
-  std::unordered_map<std::string, size_t> at;
-  auto hit_for = [&](const std::string& id) -> FusedHit& {
-    auto [it, fresh] = at.emplace(id, hits.size());
-    if (fresh) {
-      hits.emplace_back();
-      hits.back().id = id;
-    }
-    return hits[it->second];
+  // Light entries (ids viewed in the legs) first; strings only for the k kept.
+  struct Entry {
+    std::string_view id;
+    double score = 0;
+    int32_t text = -1, vector = -1;  // index in each leg, or -1
+  };
+  std::vector<Entry> entries;
+  entries.reserve(text.size() + vector.size());
+  std::unordered_map<std::string_view, size_t> at;
+  at.reserve(text.size() + vector.size());
+  auto entry_for = [&](std::string_view id) -> Entry& {
+    auto [it, fresh] = at.emplace(id, entries.size());
+    if (fresh) entries.push_back(Entry{id});
+    return entries[it->second];
   };
   const bool rrf = fusion.method == Fusion::Method::kRrf;
   const std::vector<double> text_norm = rrf ? std::vector<double>() : MinMax(text);
   const std::vector<double> vector_norm = rrf ? std::vector<double>() : MinMax(vector);
   for (size_t i = 0; i < text.size(); ++i) {
-    FusedHit& h = hit_for(text[i].id);
-    h.text_score = text[i].score;
-    h.text_rank = static_cast<uint32_t>(i + 1);
-    h.score += rrf ? fusion.text_weight / (fusion.rrf_k + static_cast<double>(i + 1))
+    Entry& e = entry_for(text[i].id);
+    e.text = static_cast<int32_t>(i);
+    e.score += rrf ? fusion.text_weight / (fusion.rrf_k + static_cast<double>(i + 1))
                    : (1.0 - fusion.vector_weight) * text_norm[i];
   }
   for (size_t i = 0; i < vector.size(); ++i) {
-    FusedHit& h = hit_for(vector[i].id);
-    h.vector_score = vector[i].score;
-    h.vector_rank = static_cast<uint32_t>(i + 1);
-    h.score += rrf ? fusion.vector_weight / (fusion.rrf_k + static_cast<double>(i + 1))
+    Entry& e = entry_for(vector[i].id);
+    e.vector = static_cast<int32_t>(i);
+    e.score += rrf ? fusion.vector_weight / (fusion.rrf_k + static_cast<double>(i + 1))
                    : fusion.vector_weight * vector_norm[i];
   }
-  auto better = [](const FusedHit& a, const FusedHit& b) {
+  auto better = [](const Entry& a, const Entry& b) {
     if (a.score != b.score) return a.score > b.score;
     return a.id < b.id;
   };
-  if (hits.size() > k) {
-    std::partial_sort(hits.begin(), hits.begin() + static_cast<std::ptrdiff_t>(k), hits.end(), better);
-    hits.resize(k);
-  } else {
-    std::sort(hits.begin(), hits.end(), better);
+  const size_t n = std::min(k, entries.size());
+  std::partial_sort(entries.begin(), entries.begin() + static_cast<std::ptrdiff_t>(n), entries.end(), better);
+  std::vector<FusedHit> hits(n);
+  for (size_t i = 0; i < n; ++i) {
+    const Entry& e = entries[i];
+    FusedHit& h = hits[i];
+    h.id = std::string(e.id);
+    h.score = e.score;
+    if (e.text >= 0) {
+      h.text_score = text[static_cast<size_t>(e.text)].score;
+      h.text_rank = static_cast<uint32_t>(e.text + 1);
+    }
+    if (e.vector >= 0) {
+      h.vector_score = vector[static_cast<size_t>(e.vector)].score;
+      h.vector_rank = static_cast<uint32_t>(e.vector + 1);
+    }
   }
   return hits;
 }

@@ -57,6 +57,7 @@ void Postings::Put(std::string_view id, const std::vector<std::string>& terms) {
   total_length_ += item.length;
   ++live_;
   item_of_.emplace(item.id, number);
+  length_of_.push_back(item.length == kDead ? kDead - 1 : item.length);
   items_.push_back(std::move(item));
 }
 
@@ -70,6 +71,7 @@ void Postings::Remove(std::string_view id) {
   total_length_ -= item.length;
   --live_;
   item.live = false;
+  length_of_[it->second] = kDead;
   item.terms = {};
   item.id = {};
   item_of_.erase(it);
@@ -113,6 +115,8 @@ void Postings::Compact() {
     for (uint32_t& term : item.terms) term = term_renumber[term];
   }
   for (auto& [id, number] : item_of_) number = renumber[number];
+  length_of_.clear();
+  for (const Item& item : items) length_of_.push_back(item.length == kDead ? kDead - 1 : item.length);
   items_ = std::move(items);
   terms_ = std::move(terms);
   dead_postings_ = 0;
@@ -132,27 +136,27 @@ std::vector<TextHit> Postings::Search(const std::vector<std::string>& words, siz
     double idf;
     double bound;  // largest contribution to any item's score
     int times = 0;  // how many words of the query are this term
+    double weight = 0;  // times * idf * (k1 + 1): the numerator's factor in bounds
     size_t pos = 0;
     uint32_t tf = 0;  // in the item being scored
   };
   std::vector<QueryTerm> qt;
   std::vector<size_t> slot_of_word(words.size(), SIZE_MAX);
   {
-    std::unordered_map<uint32_t, size_t> slot_of_term;
     for (size_t w = 0; w < words.size(); ++w) {
       auto it = term_of_.find(words[w]);
       if (it == term_of_.end() || terms_[it->second].df == 0) continue;
-      auto [s, added] = slot_of_term.try_emplace(it->second, qt.size());
-      if (added) {
-        const Term& t = terms_[it->second];
-        qt.push_back(QueryTerm{&t, Idf(rows, t.df), 0});
-      }
-      ++qt[s->second].times;
-      slot_of_word[w] = s->second;
+      const Term* t = &terms_[it->second];
+      size_t s = 0;
+      while (s < qt.size() && qt[s].term != t) ++s;
+      if (s == qt.size()) qt.push_back(QueryTerm{t, Idf(rows, t->df), 0});
+      ++qt[s].times;
+      slot_of_word[w] = s;
     }
     for (size_t i = 0; i < qt.size(); ++i) {
       const Term& t = *qt[i].term;
       qt[i].bound = qt[i].times * Part(qt[i].idf, t.max_tf, t.min_length, avgdl) * kSlack;
+      qt[i].weight = qt[i].times * qt[i].idf * (kK1 + 1.0);
     }
     // Ascending bounds; slot_of_word follows the move.
     std::vector<size_t> order(qt.size());
@@ -195,8 +199,11 @@ std::vector<TextHit> Postings::Search(const std::vector<std::string>& words, siz
       if (qt[i].pos < p.size()) item = std::min(item, p[qt[i].pos].item);
     }
     if (item == UINT32_MAX) break;
-    const Item& it = items_[item];
-    const double length = it.length;
+    const uint32_t raw_length = length_of_[item];
+    const bool live = raw_length != kDead;
+    const double length = raw_length;
+    // The bounds' arithmetic: the same terms, not FTS5's exact order.
+    const double norm = kK1 * (1 - kB + kB * length / avgdl);
     double partial = 0;
     for (size_t i = first_essential; i < m; ++i) {
       QueryTerm& q = qt[i];
@@ -204,10 +211,10 @@ std::vector<TextHit> Postings::Search(const std::vector<std::string>& words, siz
       q.tf = 0;
       if (q.pos < p.size() && p[q.pos].item == item) {
         q.tf = p[q.pos++].tf;
-        if (it.live) partial += q.times * Part(q.idf, q.tf, length, avgdl);
+        partial += q.weight * q.tf / (q.tf + norm);
       }
     }
-    if (!it.live) continue;
+    if (!live) continue;
     bool pruned = false;
     for (size_t i = first_essential; i-- > 0;) {
       QueryTerm& q = qt[i];
@@ -222,7 +229,7 @@ std::vector<TextHit> Postings::Search(const std::vector<std::string>& words, siz
       q.pos = static_cast<size_t>(found - p.begin());
       if (found != p.end() && found->item == item) {
         q.tf = found->tf;
-        partial += q.times * Part(q.idf, q.tf, length, avgdl);
+        partial += q.weight * q.tf / (q.tf + norm);
       }
     }
     if (pruned || !can_enter(partial * kSlack)) continue;
@@ -234,7 +241,7 @@ std::vector<TextHit> Postings::Search(const std::vector<std::string>& words, siz
     }
     const Held held{score, item};
     if (heap.size() >= limit && !better(held, heap.front())) continue;
-    if (accept && !accept(it.id)) continue;
+    if (accept && !accept(items_[item].id)) continue;
     heap.push_back(held);
     std::push_heap(heap.begin(), heap.end(), better);
     if (heap.size() > limit) {

@@ -69,6 +69,7 @@ class Postings {
     std::vector<uint32_t> terms;  // its distinct term numbers
   };
 
+  static constexpr uint32_t kDead = UINT32_MAX;
   uint32_t TermNumber(const std::string& term);
   void Compact();
 
@@ -76,6 +77,7 @@ class Postings {
   std::vector<Term> terms_;
   std::unordered_map<std::string, uint32_t> item_of_;  // live items only
   std::vector<Item> items_;
+  std::vector<uint32_t> length_of_;  // items_[i].length, or kDead: what the search loop reads
   uint64_t live_ = 0;
   uint64_t total_length_ = 0;  // tokens of all live items
   uint64_t live_postings_ = 0;

@@ -272,17 +272,25 @@ Result<std::vector<SearchHit>> Collection::Search(const SearchRequest& req, Sear
 
 bool Collection::Contains(std::string_view id) const {
   std::shared_lock lock(mu_);
-  return labels_.find(std::string(id)) != labels_.end();
+  return labels_.find(id) != labels_.end();
 }
 
 bool Collection::Accepts(std::string_view id, const JsonFilter* filter, Json* meta) const {
   std::shared_lock lock(mu_);
-  auto it = labels_.find(std::string(id));
+  auto it = labels_.find(id);
   if (it == labels_.end()) return false;
   const Row& row = rows_[it->second];
   if (filter != nullptr && !filter->Matches(row.meta)) return false;
   if (meta != nullptr) *meta = row.meta;
   return true;
+}
+
+std::vector<bool> Collection::Live(const std::vector<std::string_view>& ids) const {
+  std::shared_lock lock(mu_);
+  std::vector<bool> out;
+  out.reserve(ids.size());
+  for (std::string_view id : ids) out.push_back(labels_.find(id) != labels_.end());
+  return out;
 }
 
 Status Collection::ForEach(const std::function<Status(std::string_view id, const Json& meta)>& fn) const {
@@ -295,7 +303,7 @@ Status Collection::ForEach(const std::function<Status(std::string_view id, const
 
 Result<VectorRecord> Collection::Get(std::string_view id) const {
   std::shared_lock lock(mu_);
-  auto it = labels_.find(std::string(id));
+  auto it = labels_.find(id);
   if (it == labels_.end()) {
     return Status::NotFound("id \"" + std::string(id) + "\" not found in collection \"" + spec_.name + "\"");
   }
@@ -358,7 +366,7 @@ Status Collection::Delete(uint64_t offset, uint64_t ts_ms, std::string_view id) 
   std::unique_lock lock(mu_);
   if (offset <= applied_offset_) return Status::OK();
   applied_offset_ = offset;
-  auto it = labels_.find(std::string(id));
+  auto it = labels_.find(id);
   if (it == labels_.end()) return Status::OK();
   const size_t label = it->second;
   try {

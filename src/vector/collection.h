@@ -66,6 +66,8 @@ class Collection {
   // Whether `id` is live and its meta passes `filter` (null: any); if so and
   // `meta` is not null, a copy of its meta.
   bool Accepts(std::string_view id, const JsonFilter* filter, Json* meta) const;
+  // Whether each id is live, under one lock.
+  std::vector<bool> Live(const std::vector<std::string_view>& ids) const;
   // Calls fn(id, meta) for every live point, in slot order, until fn fails.
   Status ForEach(const std::function<Status(std::string_view id, const Json& meta)>& fn) const;
   Result<std::vector<SearchHit>> Search(const SearchRequest& req, SearchStats* stats) const;
@@ -121,7 +123,12 @@ class Collection {
 
   mutable std::shared_mutex mu_;
   std::vector<Row> rows_;                               // by label
-  std::unordered_map<std::string, size_t> labels_;      // live id -> label
+  // Looked up by string_view without a copy.
+  struct IdHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  std::unordered_map<std::string, size_t, IdHash, std::equal_to<>> labels_;  // live id -> label
   std::vector<size_t> free_;                            // freed labels, reused from the back
   uint64_t created_at_ms_ = 0;
   uint64_t updated_at_ms_ = 0;

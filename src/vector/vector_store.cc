@@ -130,6 +130,11 @@ bool VectorStore::Accepts(std::string_view collection, std::string_view id, cons
   return c != nullptr && c->Accepts(id, filter, meta);
 }
 
+std::vector<bool> VectorStore::Live(std::string_view collection, const std::vector<std::string_view>& ids) const {
+  auto c = Find(collection);
+  return c == nullptr ? std::vector<bool>(ids.size(), false) : c->Live(ids);
+}
+
 Status VectorStore::ForEachItem(std::string_view collection,
                                 const std::function<Status(std::string_view id, const Json& meta)>& fn) const {
   auto c = Find(collection);

@@ -67,6 +67,8 @@ class VectorStore {
   // Whether the point is live and its meta passes `filter` (null: any);
   // then `meta` (if not null) gets a copy of its meta.
   bool Accepts(std::string_view collection, std::string_view id, const JsonFilter* filter, Json* meta) const;
+  // Whether each id is a live point (all false without the collection).
+  std::vector<bool> Live(std::string_view collection, const std::vector<std::string_view>& ids) const;
   // Calls fn(id, meta) for every live point of a collection (none if it does
   // not exist), until fn fails.
   Status ForEachItem(std::string_view collection,
