@@ -387,7 +387,8 @@ def text_rows(ctx):
                        "`" + PostgresPeer.SQL + "` where kb_query(id) is `to_tsquery('english', q)` of the "
                        "query's words joined with ` | ` (`" + PostgresPeer.FUNCTION + "`; the english "
                        "configuration drops stop words, "
-                       "FTS5 and KissVDB keep them); "
+                       "KissVDB drops the same words from plain queries of porter indexes, and the FTS5 peer "
+                       "runs that query); "
                        + (f"load + GIN index {pg_peer.load_s:.0f} s; MRR@10 {pg_mrr:.3f}, recall@10 {pg_rec:.3f} "
                           f"(first {min(nq, PG_QUALITY_QUERIES)} queries); runs {b['samples']} "
                           f"(latency average {b['avg_ms']} ms)" if b else ""))

@@ -3,6 +3,7 @@
 #include "api/json_args.h"
 #include "api/text_args.h"
 #include "api/text_routes.h"
+#include "http/offload.h"
 #include "util/json_writer.h"
 
 namespace kissvdb::api {
@@ -10,6 +11,37 @@ namespace kissvdb::api {
 namespace {
 
 Result<text::Target> TargetOf(const Request& req) { return text::ParseTarget(req.param("target")); }
+
+// Runs a document text search and answers it.
+void AnswerDocSearch(Engine* engine, const DocTextQuery& q, const Responder& res) {
+  auto hits = engine->SearchDocs(q);
+  if (!hits.ok()) return res.Error(hits.status());
+  // The stored document text is spliced in as is (as find does).
+  http::Response r;
+  std::string& out = r.body;
+  out = "{\"documents\":[";
+  for (size_t i = 0; i < hits->size(); ++i) {
+    const DocHit& h = (*hits)[i];
+    if (i) out.push_back(',');
+    out.append("{\"id\":");
+    AppendJsonString(h.item.id, &out);
+    out.append(",\"revision\":" + std::to_string(h.item.revision) + ",\"doc\":");
+    out.append(h.item.doc_json);
+    out.append(",\"score\":");
+    AppendJsonNumber(h.score, &out);
+    if (q.highlight.enabled) {
+      out.append(",\"snippet\":");
+      if (h.snippet) {
+        out.append(Json(*h.snippet).dump(-1, ' ', false, Json::error_handler_t::replace));
+      } else {
+        out.append("null");
+      }
+    }
+    out.push_back('}');
+  }
+  out.append("]}");
+  res.Send(std::move(r));
+}
 
 }  // namespace
 
@@ -68,33 +100,14 @@ void SearchDocsText(const ApiContext& ctx, Request& req, const Responder& res) {
   auto highlight = ParseHighlight(*body);
   if (!highlight.ok()) return res.Error(highlight.status());
   q.highlight = std::move(highlight.value());
-  auto hits = ctx.engine->SearchDocs(q);
-  if (!hits.ok()) return res.Error(hits.status());
-  // The stored document text is spliced in as is (as find does).
-  http::Response r;
-  std::string& out = r.body;
-  out = "{\"documents\":[";
-  for (size_t i = 0; i < hits->size(); ++i) {
-    const DocHit& h = (*hits)[i];
-    if (i) out.push_back(',');
-    out.append("{\"id\":");
-    AppendJsonString(h.item.id, &out);
-    out.append(",\"revision\":" + std::to_string(h.item.revision) + ",\"doc\":");
-    out.append(h.item.doc_json);
-    out.append(",\"score\":");
-    AppendJsonNumber(h.score, &out);
-    if (q.highlight.enabled) {
-      out.append(",\"snippet\":");
-      if (h.snippet) {
-        out.append(Json(*h.snippet).dump(-1, ' ', false, Json::error_handler_t::replace));
-      } else {
-        out.append("null");
-      }
-    }
-    out.push_back('}');
+  // Plain queries without filter or snippets run on in-memory postings;
+  // the others go through SQLite or read deeper: on the blocking pool.
+  if (ctx.blocking != nullptr &&
+      (q.syntax == text::Syntax::kFts5 || q.highlight.enabled || !q.filter.is_null())) {
+    auto job = std::make_shared<DocTextQuery>(std::move(q));
+    return http::AnswerOnPool(*ctx.blocking, res, [engine = ctx.engine, job, res] { AnswerDocSearch(engine, *job, res); });
   }
-  out.append("]}");
-  res.Send(std::move(r));
+  AnswerDocSearch(ctx.engine, q, res);
 }
 
 }  // namespace kissvdb::api

@@ -225,10 +225,17 @@ Result<std::unique_ptr<OwnedSearch>> ParseOwnedSearch(const Json& q, std::option
 // connections. Batches up to this size stay on the I/O thread.
 constexpr size_t kInlineBatch = 32;
 
+// A plain text query runs on in-memory postings (~0.1 ms too); FTS5-syntax
+// queries, snippets and filtered text legs go through SQLite or read deeper
+// into the ranking, and run on the pool.
 bool TakesLong(const Searches& searches) {
   if (searches.size() > kInlineBatch) return true;
   for (const auto& s : searches) {
     if (s->request.exact) return true;
+    const auto& h = s->hybrid;
+    if (h && h->text && (h->syntax == text::Syntax::kFts5 || h->highlight.enabled || h->filter != nullptr)) {
+      return true;
+    }
   }
   return false;
 }
