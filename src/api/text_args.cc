@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "api/json_args.h"
+#include "util/json_writer.h"
 
 namespace kissvdb::api {
 
@@ -111,19 +112,42 @@ Status ParseHybrid(const Json& q, HybridQuery* out) {
 
 void AppendHybridHits(const HybridQuery& query, const std::vector<HybridHit>& hits, std::string* out) {
   const bool hybrid = !query.vector.empty() && query.text.has_value();
-  Json arr = Json::array();
-  for (const auto& h : hits) {
-    Json j{{"id", h.id}, {"score", h.score}, {"meta", h.meta}};
-    j["text_score"] = h.text_score ? Json(*h.text_score) : Json();
-    j["text_rank"] = h.text_rank ? Json(*h.text_rank) : Json();
-    if (hybrid) {
-      j["vector_score"] = h.vector_score ? Json(*h.vector_score) : Json();
-      j["vector_rank"] = h.vector_rank ? Json(*h.vector_rank) : Json();
+  // Written directly, keys in the order nlohmann's objects print them.
+  auto number = [&](const char* key, const std::optional<double>& v) {
+    out->append(key);
+    if (v) {
+      AppendJsonNumber(*v, out);
+    } else {
+      out->append("null");
     }
-    if (query.highlight.enabled) j["snippet"] = h.snippet ? Json(*h.snippet) : Json();
-    arr.push_back(std::move(j));
+  };
+  auto rank = [&](const char* key, const std::optional<uint32_t>& v) {
+    out->append(key);
+    out->append(v ? std::to_string(*v) : "null");
+  };
+  out->append(R"({"hits":[)");
+  for (size_t i = 0; i < hits.size(); ++i) {
+    const HybridHit& h = hits[i];
+    if (i) out->push_back(',');
+    out->append(R"({"id":)");
+    AppendJsonString(h.id, out);
+    out->append(R"(,"meta":)");
+    out->append(h.meta.is_null() ? "null" : h.meta.dump(-1, ' ', false, Json::error_handler_t::replace));
+    out->append(R"(,"score":)");
+    AppendJsonNumber(h.score, out);
+    if (query.highlight.enabled) {
+      out->append(R"(,"snippet":)");
+      out->append(h.snippet ? Json(*h.snippet).dump(-1, ' ', false, Json::error_handler_t::replace) : "null");
+    }
+    rank(R"(,"text_rank":)", h.text_rank);
+    number(R"(,"text_score":)", h.text_score);
+    if (hybrid) {
+      rank(R"(,"vector_rank":)", h.vector_rank);
+      number(R"(,"vector_score":)", h.vector_score);
+    }
+    out->push_back('}');
   }
-  out->append(Json{{"hits", std::move(arr)}}.dump(-1, ' ', false, Json::error_handler_t::replace));
+  out->append("]}");
 }
 
 Json TextIndexJson(const TextIndexInfo& info) {

@@ -122,6 +122,41 @@ void Postings::Compact() {
   dead_postings_ = 0;
 }
 
+std::vector<TextHit> Postings::TopOf(const std::vector<uint32_t>& items, const std::vector<double>& score,
+                                     size_t limit, const std::function<bool(std::string_view item)>& accept) const {
+  struct Held {
+    double score;
+    uint32_t item;
+  };
+  auto better = [&](const Held& a, const Held& b) {
+    if (a.score != b.score) return a.score > b.score;
+    return items_[a.item].id < items_[b.item].id;
+  };
+  std::vector<Held> heap;  // worst on top
+  for (uint32_t item : items) {
+    const Held held{score[item], item};
+    if (heap.size() >= limit && !better(held, heap.front())) continue;
+    if (accept && !accept(items_[item].id)) continue;
+    heap.push_back(held);
+    std::push_heap(heap.begin(), heap.end(), better);
+    if (heap.size() > limit) {
+      std::pop_heap(heap.begin(), heap.end(), better);
+      heap.pop_back();
+    }
+  }
+  std::sort(heap.begin(), heap.end(), better);
+  std::vector<TextHit> out;
+  out.reserve(heap.size());
+  for (const Held& h : heap) {
+    TextHit hit;
+    hit.id = items_[h.item].id;
+    hit.score = h.score;
+    hit.rank = static_cast<uint32_t>(out.size() + 1);
+    out.push_back(std::move(hit));
+  }
+  return out;
+}
+
 std::vector<TextHit> Postings::Search(const std::vector<std::string>& words, size_t limit,
                                       const std::function<bool(std::string_view item)>& accept) const {
   std::vector<TextHit> out;
@@ -175,6 +210,34 @@ std::vector<TextHit> Postings::Search(const std::vector<std::string>& words, siz
   }
   const size_t m = qt.size();
   if (m == 0) return out;
+  size_t total = 0;
+  for (const QueryTerm& q : qt) total += q.term->postings.size();
+  if (total <= term_at_a_time_postings_) {
+    // Few postings: every one is read anyway; adding them term by term into
+    // one score per item is cheaper than walking the lists side by side.
+    // Word by word in the query's order is FTS5's summation order.
+    struct Scratch {
+      std::vector<double> score;  // 0: not touched (a score is > 0)
+      std::vector<uint32_t> touched;
+    };
+    thread_local Scratch scratch;
+    if (scratch.score.size() < items_.size()) scratch.score.resize(items_.size(), 0.0);
+    scratch.touched.clear();
+    for (size_t w = 0; w < words.size(); ++w) {
+      if (slot_of_word[w] == SIZE_MAX) continue;
+      const QueryTerm& q = qt[slot_of_word[w]];
+      for (const Posting& p : q.term->postings) {
+        const uint32_t length = length_of_[p.item];
+        if (length == kDead) continue;
+        double& score = scratch.score[p.item];
+        if (score == 0) scratch.touched.push_back(p.item);
+        score += Part(q.idf, p.tf, length, avgdl);
+      }
+    }
+    out = TopOf(scratch.touched, scratch.score, limit, accept);
+    for (uint32_t item : scratch.touched) scratch.score[item] = 0;
+    return out;
+  }
   std::vector<double> prefix(m);  // prefix[i]: the bounds of terms 0..i together
   for (size_t i = 0; i < m; ++i) prefix[i] = qt[i].bound + (i ? prefix[i - 1] : 0);
 

@@ -21,6 +21,10 @@
 // dead number in the lists until dead postings outnumber live ones, when
 // everything is renumbered (Compact).
 //
+// Queries whose terms hold few postings in all (kTermAtATimePostings) skip
+// MaxScore: they add every posting into one score per item, term by term in
+// the query's order (FTS5's order again), and keep the best k of those.
+//
 // Thread-safety: none; the owner guards it (readers shared, writer unique).
 #pragma once
 
@@ -37,6 +41,12 @@ namespace kissvdb::text {
 
 class Postings {
  public:
+  // Up to this many postings in all, a query adds them up term by term
+  // (every posting read once, cheaply); above, MaxScore skips.
+  static constexpr size_t kTermAtATimePostings = 16384;
+  explicit Postings(size_t term_at_a_time_postings = kTermAtATimePostings)
+      : term_at_a_time_postings_(term_at_a_time_postings) {}
+
   // Adds `item` with the terms of all its fields (every token, in order), or
   // replaces it. An item with no term still counts as a row (as in FTS5).
   void Put(std::string_view item, const std::vector<std::string>& terms);
@@ -70,9 +80,13 @@ class Postings {
   };
 
   static constexpr uint32_t kDead = UINT32_MAX;
+  // The best `limit` of `items` by `score` (ties by id) that `accept` takes.
+  std::vector<TextHit> TopOf(const std::vector<uint32_t>& items, const std::vector<double>& score, size_t limit,
+                             const std::function<bool(std::string_view item)>& accept) const;
   uint32_t TermNumber(const std::string& term);
   void Compact();
 
+  const size_t term_at_a_time_postings_;
   std::unordered_map<std::string, uint32_t> term_of_;
   std::vector<Term> terms_;
   std::unordered_map<std::string, uint32_t> item_of_;  // live items only

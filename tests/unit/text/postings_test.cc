@@ -94,12 +94,14 @@ std::string RandomText(std::mt19937& rng, int max_words) {
   return s;
 }
 
-void Compare(Tokenizer tokenizer, uint32_t seed) {
+// term_at_a_time: the postings' threshold (0: MaxScore always; huge: term
+// at a time always), so that both ways of ranking are compared.
+void Compare(Tokenizer tokenizer, uint32_t seed, size_t term_at_a_time) {
   std::mt19937 rng(seed);
   auto tokenizers = Fts5Tokenizers::Open();
   ASSERT_TRUE(tokenizers.ok()) << tokenizers.status().ToString();
   Reference ref(tokenizer);
-  Postings postings;
+  Postings postings(term_at_a_time);
   auto put = [&](const std::string& item, const std::string& a, const std::string& b) {
     ref.Put(item, a, b);
     std::vector<std::string> terms;
@@ -160,8 +162,11 @@ void Compare(Tokenizer tokenizer, uint32_t seed) {
   }
 }
 
-TEST(PostingsTest, RanksAndScoresEqualFts5Unicode61) { Compare(Tokenizer::kUnicode61, 1); }
-TEST(PostingsTest, RanksAndScoresEqualFts5Porter) { Compare(Tokenizer::kPorter, 2); }
+TEST(PostingsTest, MaxScoreRanksAndScoresEqualFts5Unicode61) { Compare(Tokenizer::kUnicode61, 1, 0); }
+TEST(PostingsTest, MaxScoreRanksAndScoresEqualFts5Porter) { Compare(Tokenizer::kPorter, 2, 0); }
+TEST(PostingsTest, TermAtATimeRanksAndScoresEqualFts5Unicode61) { Compare(Tokenizer::kUnicode61, 3, SIZE_MAX); }
+TEST(PostingsTest, TermAtATimeRanksAndScoresEqualFts5Porter) { Compare(Tokenizer::kPorter, 4, SIZE_MAX); }
+TEST(PostingsTest, MixedRanksAndScoresEqualFts5) { Compare(Tokenizer::kPorter, 5, 600); }
 
 TEST(PostingsTest, PhrasesAndEmptyWordsAreNotSingleTerms) {
   auto tokenizers = Fts5Tokenizers::Open();
