@@ -212,9 +212,11 @@ std::vector<TextHit> Postings::Search(const std::vector<std::string>& words, siz
   if (m == 0) return out;
   size_t total = 0;
   for (const QueryTerm& q : qt) total += q.term->postings.size();
-  if (total <= term_at_a_time_postings_) {
+  if (total <= term_at_a_time_postings_ && items_.size() <= kMaxDenseItems) {
     // Few postings: every one is read anyway; adding them term by term into
     // one score per item is cheaper than walking the lists side by side.
+    // (One score per item number: a buffer per thread of at most
+    // kMaxDenseItems doubles.)
     // Word by word in the query's order is FTS5's summation order.
     struct Scratch {
       std::vector<double> score;  // 0: not touched (a score is > 0)

@@ -80,6 +80,8 @@ class Postings {
   };
 
   static constexpr uint32_t kDead = UINT32_MAX;
+  // Term at a time only for indexes of at most this many item numbers.
+  static constexpr size_t kMaxDenseItems = size_t{1} << 21;
   // The best `limit` of `items` by `score` (ties by id) that `accept` takes.
   std::vector<TextHit> TopOf(const std::vector<uint32_t>& items, const std::vector<double>& score, size_t limit,
                              const std::function<bool(std::string_view item)>& accept) const;
