@@ -110,6 +110,15 @@ Status ParseHybrid(const Json& q, HybridQuery* out) {
   return Status::OK();
 }
 
+void AppendHitHead(std::string_view id, const Json& meta, double score, std::string* out) {
+  out->append(R"({"id":)");
+  AppendJsonString(id, out);
+  out->append(R"(,"meta":)");
+  out->append(meta.is_null() ? "null" : meta.dump(-1, ' ', false, Json::error_handler_t::replace));
+  out->append(R"(,"score":)");
+  AppendJsonNumber(score, out);
+}
+
 void AppendHybridHits(const HybridQuery& query, const std::vector<HybridHit>& hits, std::string* out) {
   const bool hybrid = !query.vector.empty() && query.text.has_value();
   // Written directly, keys in the order nlohmann's objects print them.
@@ -129,12 +138,7 @@ void AppendHybridHits(const HybridQuery& query, const std::vector<HybridHit>& hi
   for (size_t i = 0; i < hits.size(); ++i) {
     const HybridHit& h = hits[i];
     if (i) out->push_back(',');
-    out->append(R"({"id":)");
-    AppendJsonString(h.id, out);
-    out->append(R"(,"meta":)");
-    out->append(h.meta.is_null() ? "null" : h.meta.dump(-1, ' ', false, Json::error_handler_t::replace));
-    out->append(R"(,"score":)");
-    AppendJsonNumber(h.score, out);
+    AppendHitHead(h.id, h.meta, h.score, out);
     if (query.highlight.enabled) {
       out->append(R"(,"snippet":)");
       out->append(h.snippet ? Json(*h.snippet).dump(-1, ' ', false, Json::error_handler_t::replace) : "null");

@@ -22,6 +22,10 @@ Result<text::Fusion> ParseFusion(const Json& q);
 // `fusion`, `highlight` into *out (which already holds the vector leg).
 Status ParseHybrid(const Json& q, HybridQuery* out);
 
+// `{"id":…,"meta":…,"score":…` of a search hit, the object left open for
+// more fields (keys in nlohmann's order); meta null when not asked for.
+void AppendHitHead(std::string_view id, const Json& meta, double score, std::string* out);
+
 // {"hits": [...]} with each hit's text and vector scores and ranks (null
 // where a hybrid hit missed a leg) and its snippet when highlighting.
 void AppendHybridHits(const HybridQuery& query, const std::vector<HybridHit>& hits, std::string* out);

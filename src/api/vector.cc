@@ -176,16 +176,7 @@ void AppendHits(const std::vector<vector::SearchHit>& hits, std::string* out) {
   for (size_t i = 0; i < hits.size(); ++i) {
     const auto& h = hits[i];
     if (i) out->push_back(',');
-    out->append(R"({"id":)");
-    AppendJsonString(h.id, out);
-    out->append(R"(,"meta":)");
-    if (h.meta.is_null()) {
-      out->append("null");
-    } else {
-      out->append(h.meta.dump(-1, ' ', false, Json::error_handler_t::replace));
-    }
-    out->append(R"(,"score":)");
-    AppendJsonNumber(static_cast<double>(h.score), out);
+    AppendHitHead(h.id, h.meta, static_cast<double>(h.score), out);
     out->push_back('}');
   }
   out->append("]}");

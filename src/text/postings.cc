@@ -26,6 +26,61 @@ double Part(double idf, double tf, double length, double avgdl) {
   return idf * ((tf * (kK1 + 1.0)) / (tf + kK1 * (1 - kB + kB * length / avgdl)));
 }
 
+// The best `limit` items offered so far, by score and then by id, worst on
+// top of a heap.
+template <typename IdOf>
+class Best {
+ public:
+  Best(size_t limit, IdOf id_of) : limit_(limit), id_of_(id_of) {}
+  bool full() const { return heap_.size() >= limit_; }
+  double worst() const { return heap_.front().score; }
+  // Takes the item if it beats the worst held one and `accept` (null: any),
+  // asked only then, takes it too; true if it was taken.
+  bool Offer(double score, uint32_t item, const std::function<bool(std::string_view item)>& accept) {
+    const Held held{score, item};
+    if (full() && !Better(held, heap_.front())) return false;
+    if (accept && !accept(id_of_(item))) return false;
+    heap_.push_back(held);
+    std::push_heap(heap_.begin(), heap_.end(), Order{this});
+    if (heap_.size() > limit_) {
+      std::pop_heap(heap_.begin(), heap_.end(), Order{this});
+      heap_.pop_back();
+    }
+    return true;
+  }
+  // The held items, best first, ranked from 1.
+  std::vector<TextHit> Take() {
+    std::sort(heap_.begin(), heap_.end(), Order{this});
+    std::vector<TextHit> out;
+    out.reserve(heap_.size());
+    for (const Held& h : heap_) {
+      TextHit hit;
+      hit.id = std::string(id_of_(h.item));
+      hit.score = h.score;
+      hit.rank = static_cast<uint32_t>(out.size() + 1);
+      out.push_back(std::move(hit));
+    }
+    return out;
+  }
+
+ private:
+  struct Held {
+    double score;
+    uint32_t item;
+  };
+  bool Better(const Held& a, const Held& b) const {
+    if (a.score != b.score) return a.score > b.score;
+    return id_of_(a.item) < id_of_(b.item);
+  }
+  struct Order {  // "a before b": the heap's and the answer's order
+    const Best* best;
+    bool operator()(const Held& a, const Held& b) const { return best->Better(a, b); }
+  };
+  const size_t limit_;
+  IdOf id_of_;
+  std::vector<Held> heap_;
+};
+
 }  // namespace
 
 uint32_t Postings::TermNumber(const std::string& term) {
@@ -124,37 +179,9 @@ void Postings::Compact() {
 
 std::vector<TextHit> Postings::TopOf(const std::vector<uint32_t>& items, const std::vector<double>& score,
                                      size_t limit, const std::function<bool(std::string_view item)>& accept) const {
-  struct Held {
-    double score;
-    uint32_t item;
-  };
-  auto better = [&](const Held& a, const Held& b) {
-    if (a.score != b.score) return a.score > b.score;
-    return items_[a.item].id < items_[b.item].id;
-  };
-  std::vector<Held> heap;  // worst on top
-  for (uint32_t item : items) {
-    const Held held{score[item], item};
-    if (heap.size() >= limit && !better(held, heap.front())) continue;
-    if (accept && !accept(items_[item].id)) continue;
-    heap.push_back(held);
-    std::push_heap(heap.begin(), heap.end(), better);
-    if (heap.size() > limit) {
-      std::pop_heap(heap.begin(), heap.end(), better);
-      heap.pop_back();
-    }
-  }
-  std::sort(heap.begin(), heap.end(), better);
-  std::vector<TextHit> out;
-  out.reserve(heap.size());
-  for (const Held& h : heap) {
-    TextHit hit;
-    hit.id = items_[h.item].id;
-    hit.score = h.score;
-    hit.rank = static_cast<uint32_t>(out.size() + 1);
-    out.push_back(std::move(hit));
-  }
-  return out;
+  Best best(limit, [this](uint32_t item) -> std::string_view { return items_[item].id; });
+  for (uint32_t item : items) best.Offer(score[item], item, accept);
+  return best.Take();
 }
 
 std::vector<TextHit> Postings::Search(const std::vector<std::string>& words, size_t limit,
@@ -243,19 +270,10 @@ std::vector<TextHit> Postings::Search(const std::vector<std::string>& words, siz
   std::vector<double> prefix(m);  // prefix[i]: the bounds of terms 0..i together
   for (size_t i = 0; i < m; ++i) prefix[i] = qt[i].bound + (i ? prefix[i - 1] : 0);
 
-  // The held items, worst on top of the heap.
-  struct Held {
-    double score;
-    uint32_t item;
-  };
-  auto better = [&](const Held& a, const Held& b) {
-    if (a.score != b.score) return a.score > b.score;
-    return items_[a.item].id < items_[b.item].id;
-  };
-  std::vector<Held> heap;
+  Best best(limit, [this](uint32_t item) -> std::string_view { return items_[item].id; });
   double kth = 0;             // the worst held score, once `limit` are held
   size_t first_essential = 0;  // items holding only terms below it cannot enter
-  auto can_enter = [&](double bound) { return heap.size() < limit || bound >= kth; };
+  auto can_enter = [&](double bound) { return !best.full() || bound >= kth; };
 
   for (;;) {
     uint32_t item = UINT32_MAX;
@@ -304,30 +322,12 @@ std::vector<TextHit> Postings::Search(const std::vector<std::string>& words, siz
       const size_t s = slot_of_word[w];
       if (s != SIZE_MAX && qt[s].tf != 0) score += Part(qt[s].idf, qt[s].tf, length, avgdl);
     }
-    const Held held{score, item};
-    if (heap.size() >= limit && !better(held, heap.front())) continue;
-    if (accept && !accept(items_[item].id)) continue;
-    heap.push_back(held);
-    std::push_heap(heap.begin(), heap.end(), better);
-    if (heap.size() > limit) {
-      std::pop_heap(heap.begin(), heap.end(), better);
-      heap.pop_back();
-    }
-    if (heap.size() == limit) {
-      kth = heap.front().score;
+    if (best.Offer(score, item, accept) && best.full()) {
+      kth = best.worst();
       while (first_essential < m && prefix[first_essential] < kth) ++first_essential;
     }
   }
-  std::sort(heap.begin(), heap.end(), better);
-  out.reserve(heap.size());
-  for (const Held& h : heap) {
-    TextHit hit;
-    hit.id = items_[h.item].id;
-    hit.score = h.score;
-    hit.rank = static_cast<uint32_t>(out.size() + 1);
-    out.push_back(std::move(hit));
-  }
-  return out;
+  return best.Take();
 }
 
 }  // namespace kissvdb::text
