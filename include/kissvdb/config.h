@@ -38,6 +38,8 @@ struct Limits {
   uint64_t max_text_bytes = 64 << 10;       // indexed text of one item/document; 400 past it
   uint32_t max_text_query_bytes = 16 << 10; // one text query; 400 past it
   uint32_t max_text_candidates = 1000;      // candidates per leg of a hybrid search
+  uint32_t max_tx_ops = 1000;               // ops of one transaction (each vector item counts); 400 past it
+  uint64_t max_tx_bytes = 1 << 20;          // request body of one transaction; 413 past it
 };
 
 struct Config {
@@ -63,6 +65,8 @@ struct Config {
   uint32_t sync_interval_ms = 100;                 // Durability::kInterval
   uint64_t wal_segment_max_bytes = 64ull << 20;
   uint32_t wal_retention_segments = 0;             // 0 = keep every segment
+  // How long a transaction's idempotency key is remembered (from its commit).
+  uint64_t tx_idempotency_window_ms = 24ull * 3600 * 1000;
   uint32_t snapshot_interval_secs = 30;
   uint64_t lmdb_map_size = 64ull << 30;            // virtual reservation, not disk
   uint32_t ttl_sweep_interval_ms = 1000;

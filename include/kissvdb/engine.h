@@ -32,6 +32,7 @@
 #include "kissvdb/config.h"
 #include "kissvdb/event.h"
 #include "kissvdb/status.h"
+#include "kissvdb/tx.h"
 #include "text/types.h"    // value types only; SQLite stays inside src/text/
 #include "vector/types.h"  // value types only; hnswlib stays inside src/vector/
 
@@ -350,6 +351,12 @@ class Engine {
   // Events with offset > since, at most limit. Gone (`compacted`) if events
   // after `since` were removed by retention.
   virtual Result<EventPage> ReadEvents(uint64_t since, uint32_t limit) const = 0;
+
+  // ---- Transactions (docs/transactions.md) ----
+  // Evaluates the checks and runs the ops (or on_failure) as one atomic unit.
+  // InvalidArgument (naming the op) or PayloadTooLarge before anything is
+  // queued; Conflict when the idempotency key belongs to another request.
+  virtual void Transact(TxRequest tx, Callback<TxOutcome> done) = 0;
 
   // ---- API keys ----
   // InvalidArgument for a bad name/role/permissions.

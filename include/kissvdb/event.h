@@ -23,10 +23,19 @@ struct Event {
   uint64_t ts_ms = 0;   // wall-clock time at commit, informational only
   std::string type;     // "state_updated", "doc_updated", user types, ...
   Json data;            // type-specific payload, always a JSON object
+  // Atomic units (docs/wal-format.md): the events of one transaction or
+  // atomic batch are committed all or nothing. `tx` is the offset of the
+  // unit's first event when the unit holds more than one event, else 0;
+  // `tx_more` is set on every event of such a unit but its last.
+  uint64_t tx = 0;
+  bool tx_more = false;
 
-  // {"offset","ts_ms","type","data"}: the wire form used by SSE and /v1/events.
+  // {"offset","ts_ms","type","data"} plus "tx" for an event of a unit of
+  // several: the wire form used by SSE and /v1/events.
   Json ToJson() const {
-    return Json{{"offset", offset}, {"ts_ms", ts_ms}, {"type", type}, {"data", data}};
+    Json j{{"offset", offset}, {"ts_ms", ts_ms}, {"type", type}, {"data", data}};
+    if (tx != 0) j["tx"] = tx;
+    return j;
   }
 };
 
@@ -57,6 +66,9 @@ inline constexpr const char* kSql = "sql";
 inline constexpr std::string_view kSystemPrefix = "_sys.";
 inline constexpr const char* kAuthKeyCreated = "_sys.auth_key_created";  // {id,name,role,permissions,hash,created_at_ms}
 inline constexpr const char* kAuthKeyRevoked = "_sys.auth_key_revoked";  // {id, revoked_at_ms}
+// The last event of a transaction with an idempotency key (docs/transactions.md):
+// {idempotency_key, fingerprint, result}.
+inline constexpr const char* kTxCommitted = "_sys.tx_committed";
 inline bool IsSystem(std::string_view type) { return type.substr(0, kSystemPrefix.size()) == kSystemPrefix; }
 }  // namespace event_type
 

@@ -47,6 +47,9 @@ void PutState(const ApiContext& ctx, Request& req, const Responder& res);
 void DeleteState(const ApiContext& ctx, Request& req, const Responder& res);
 void BatchPutState(const ApiContext& ctx, Request& req, const Responder& res);
 
+// tx.cc
+void Transact(const ApiContext& ctx, Request& req, const Responder& res);
+
 // events.cc
 void AppendEvent(const ApiContext& ctx, Request& req, const Responder& res);
 void ReadLog(const ApiContext& ctx, Request& req, const Responder& res);

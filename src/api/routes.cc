@@ -43,6 +43,8 @@ void RegisterRoutes(http::Router& router, const ApiContext& ctx) {
       {Verb::put, "/v1/doc/{collection}/{id}", "doc.put", true, PutDoc},
       {Verb::patch, "/v1/doc/{collection}/{id}", "doc.patch", true, PatchDoc},
       {Verb::delete_, "/v1/doc/{collection}/{id}", "doc.delete", true, DeleteDoc},
+      // Transactions across models (docs/transactions.md)
+      {Verb::post, "/v1/tx", "tx", true, Transact},
       // Events
       {Verb::post, "/v1/events", "events.append", true, AppendEvent},
       // Change stream (SSE); GET /v1/events is the original system's alias

@@ -300,6 +300,9 @@ std::vector<Setting> Build() {
                    "Sealed segments kept after a snapshot covers them; 0 = keep every segment.",
                    KISSVDB_FIELD(wal_retention_segments), 0, kU32)),
           {"WAL_RETENTION_SEGMENTS"});
+  add(Uint("tx_idempotency_window_ms",
+           "How long a transaction's idempotency_key is remembered after its commit.",
+           KISSVDB_FIELD(tx_idempotency_window_ms), 1, kU64));
   Aliases(add(Uint("snapshot_interval_secs", "Seconds between snapshots.",
                    KISSVDB_FIELD(snapshot_interval_secs), 1, kU32)),
           {"SNAPSHOT_INTERVAL_SECS"});
@@ -388,6 +391,10 @@ std::vector<Setting> Build() {
         KISSVDB_FIELD(limits.max_text_query_bytes));
   limit("max_text_candidates", "Most candidates per leg of a hybrid (text + vector) search.", false,
         KISSVDB_FIELD(limits.max_text_candidates));
+  limit("max_tx_ops", "Most ops in one transaction (each vector item counts); 400 past it.", false,
+        KISSVDB_FIELD(limits.max_tx_ops));
+  limit("max_tx_bytes", "Largest transaction request body; 413 past it.", false,
+        KISSVDB_FIELD(limits.max_tx_bytes));
   return v;
 }
 

@@ -48,6 +48,7 @@ Committer::Committer(wal::Log& log, Materializer& materializer, const vector::Ve
                      const vector::VectorLimits& vector_limits, Clock& clock, const Config& config)
     : log_(log),
       materializer_(materializer),
+      vectors_(vectors),
       vector_validator_(vectors, vector_limits),
       clock_(clock),
       durability_(config.durability),
@@ -191,7 +192,15 @@ void Committer::CommitGroup(std::vector<WriteRequest>& group) {
   }
   WriteContext ctx(materializer_, *root, vector_validator_, log_.next_offset(), clock_.NowMs());
   for (size_t i = 0; i < group.size(); ++i) {
+    const size_t mark = ctx.events().size();
     statuses[i] = ctx.Atomically([&] { return group[i].prepare(ctx); });
+    std::vector<Event>& emitted = ctx.events();
+    if (group[i].atomic && emitted.size() - mark > 1) {
+      for (size_t e = mark; e < emitted.size(); ++e) {
+        emitted[e].tx = emitted[mark].offset;
+        emitted[e].tx_more = e + 1 < emitted.size();
+      }
+    }
   }
   std::vector<Event>& events = ctx.events();
   if (events.empty()) {
@@ -234,8 +243,12 @@ void Committer::CommitGroup(std::vector<WriteRequest>& group) {
     complete_all(statuses);
     return;
   }
+  // Searches see an atomic unit's vector changes all at once or not at all.
+  std::unique_lock<std::shared_mutex> unit_lock;
   for (const Event& ev : events) {
+    if (ev.tx == ev.offset && vectors_ != nullptr) unit_lock = vectors_->LockUnit();
     Status applied = materializer_.ApplyInMemory(ev);
+    if (!ev.tx_more && unit_lock.owns_lock()) unit_lock.unlock();
     if (!applied.ok()) {
       // Durable in the log and in LMDB, but the in-memory view broke an
       // invariant: stop writing; a restart rebuilds memory from the log.

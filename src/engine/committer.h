@@ -47,6 +47,10 @@ struct WriteRequest {
   std::function<Status(WriteContext&)> prepare;
   // Called once with prepare's status, after durability (or failure).
   std::function<void(Status)> done;
+  // The request's events form one atomic unit in the log (all or none of
+  // them survive a crash; docs/wal-format.md). False for batches whose
+  // items are independent: each event is then a unit of its own.
+  bool atomic = true;
 };
 
 class Committer {
@@ -85,6 +89,7 @@ class Committer {
 
   wal::Log& log_;
   Materializer& materializer_;
+  const vector::VectorStore* vectors_;        // null in tests without vectors
   vector::VectorValidator vector_validator_;  // commit thread only
   Clock& clock_;
   const Durability durability_;

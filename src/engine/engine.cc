@@ -42,7 +42,8 @@ Status EngineImpl::Boot() {
   if (!log.ok()) return log.status();
   log_ = std::move(log.value());
   if (report.torn_bytes_truncated > 0) {
-    spdlog::warn("WAL: truncated a torn tail of {} bytes in {}", report.torn_bytes_truncated, report.torn_segment);
+    spdlog::warn("WAL: truncated a torn tail of {} bytes in {} ({} whole events of an incomplete atomic unit)",
+                 report.torn_bytes_truncated, report.torn_segment, report.torn_unit_events);
   }
   if (report.repaired_from_offset > 0) {
     spdlog::error("WAL: --repair dropped every event from offset {} on", report.repaired_from_offset);
@@ -59,6 +60,7 @@ Status EngineImpl::Boot() {
   auto materializer = Materializer::Open(*env_);
   if (!materializer.ok()) return materializer.status();
   materializer_ = std::move(materializer.value());
+  materializer_->set_tx_window_ms(config_.tx_idempotency_window_ms);
 
   KISSVDB_RETURN_IF_ERROR(OpenVectors(&vector_replay_from_));
   materializer_->set_vectors(vectors_.get());

@@ -65,6 +65,7 @@ class EngineImpl final : public Engine {
   Result<std::vector<HybridHit>> SearchHybrid(const HybridQuery& query) const override;
   Result<std::vector<DocHit>> SearchDocs(const DocTextQuery& query) const override;
 
+  void Transact(TxRequest tx, Callback<TxOutcome> done) override;
   void AppendEvent(std::string type, Json data, std::optional<uint64_t> expected_offset,
                    Callback<Event> done) override;
   void AppendSystemEvent(std::string type, Json data) override;

@@ -83,7 +83,8 @@ void EngineImpl::BatchPutState(std::vector<StatePut> puts, bool atomic, Callback
                                     } else {
                                       done(st);
                                     }
-                                  }});
+                                  },
+                                  atomic});
 }
 
 Result<StateItem> EngineImpl::GetState(const std::string& key) const {

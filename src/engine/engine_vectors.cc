@@ -57,7 +57,8 @@ void EngineImpl::SubmitItems(std::shared_ptr<const std::string> collection, size
   };
   committer_->Submit(WriteRequest{std::move(prepare), [results, done = std::move(done)](Status st) {
                                     Finish(done, st, std::move(*results));
-                                  }});
+                                  },
+                                  atomic});
 }
 
 void EngineImpl::WriteVectors(std::string collection, VectorWriteKind kind, std::vector<VectorWrite> items,

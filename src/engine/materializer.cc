@@ -25,11 +25,14 @@ Result<std::unique_ptr<Materializer>> Materializer::Open(kv::LmdbEnv& env) {
   if (!keys.ok()) return keys.status();
   auto text_defs = text::TextDefs::Open(*txn);
   if (!text_defs.ok()) return text_defs.status();
+  auto tx_keys = kv::TxKeyStore::Open(*txn);
+  if (!tx_keys.ok()) return tx_keys.status();
   KISSVDB_RETURN_IF_ERROR(txn->Commit());
   auto m = std::unique_ptr<Materializer>(new Materializer(env, *state, *meta));
   m->docs_ = *docs;
   m->auth_keys_ = *keys;
   m->text_defs_ = *text_defs;
+  m->tx_keys_ = *tx_keys;
   return m;
 }
 
@@ -37,6 +40,7 @@ Status Materializer::ApplyToTxn(kv::Txn& txn, const Event& event) {
   if (text::TextDefs::Handles(event.type)) KISSVDB_RETURN_IF_ERROR(text_defs_->ApplyEvent(txn, event));
   if (doc::DocStore::Handles(event.type)) return docs_->ApplyEvent(txn, event);
   if (auth_keys::AuthKeyStore::Handles(event.type)) return auth_keys_->ApplyEvent(txn, event);
+  if (kv::TxKeyStore::Handles(event.type)) return tx_keys_->ApplyEvent(txn, event, tx_window_ms_);
   const Json& d = event.data;
   try {
     if (event.type == event_type::kStateUpdated) {

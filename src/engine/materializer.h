@@ -18,6 +18,7 @@
 #include "kissvdb/status.h"
 #include "kv/lmdb.h"
 #include "kv/state_store.h"
+#include "kv/tx_key_store.h"
 #include "text/text_defs.h"
 #include "text/text_index.h"
 #include "vector/vector_store.h"
@@ -35,6 +36,11 @@ class Materializer {
   const auth_keys::AuthKeyStore& auth_keys() const { return *auth_keys_; }
   const auth_keys::AuthKeyIndex& auth_index() const { return auth_index_; }
   const text::TextDefs& text_defs() const { return *text_defs_; }
+  const kv::TxKeyStore& tx_keys() const { return *tx_keys_; }
+  // How long an idempotency key is kept (config.tx_idempotency_window_ms);
+  // part of what the events mean, so set it before any apply.
+  void set_tx_window_ms(uint64_t ms) { tx_window_ms_ = ms; }
+  uint64_t tx_window_ms() const { return tx_window_ms_; }
   // Rebuilds the in-memory key index from LMDB (boot, after replay).
   Status LoadAuthIndex();
 
@@ -74,6 +80,8 @@ class Materializer {
   std::optional<doc::DocStore> docs_;  // set by Open
   std::optional<auth_keys::AuthKeyStore> auth_keys_;  // set by Open
   std::optional<text::TextDefs> text_defs_;           // set by Open
+  std::optional<kv::TxKeyStore> tx_keys_;             // set by Open
+  uint64_t tx_window_ms_ = 24ull * 3600 * 1000;
   auth_keys::AuthKeyIndex auth_index_;
   vector::VectorStore* vectors_ = nullptr;
   text::TextIndex* text_ = nullptr;

@@ -40,6 +40,7 @@ std::string RenderEvent(const Event& event) {
   out.append(",\"ts_ms\":").append(std::to_string(event.ts_ms));
   out.append(",\"type\":").append(type_json);
   out.append(",\"data\":").append(data_json);
+  if (event.tx != 0) out.append(",\"tx\":").append(std::to_string(event.tx));
   out.append("}\n\n");
   return out;
 }

@@ -4,7 +4,8 @@
 //
 //   event: <type>          an event of the log
 //   id: <offset>
-//   data: {"offset":N,"ts_ms":T,"type":"<type>","data":{...}}
+//   data: {"offset":N,"ts_ms":T,"type":"<type>","data":{...}[,"tx":F]}
+//                          (tx: the first offset of the event's atomic unit)
 //
 //   event: checkpoint      synthetic, no id: every matching event up to
 //   data: {"offset":N}     `offset` was delivered (quiet filtered feeds)

@@ -114,11 +114,13 @@ std::vector<CollectionInfo> VectorStore::List() const {
 }
 
 bool VectorStore::Contains(std::string_view collection, std::string_view id) const {
+  std::shared_lock unit(unit_mu_);
   auto c = Find(collection);
   return c != nullptr && c->Contains(id);
 }
 
 Result<VectorRecord> VectorStore::Get(std::string_view collection, std::string_view id) const {
+  std::shared_lock unit(unit_mu_);
   auto c = Find(collection);
   if (c == nullptr) return NoCollection(collection);
   return c->Get(id);
@@ -131,6 +133,7 @@ bool VectorStore::Accepts(std::string_view collection, std::string_view id, cons
 }
 
 std::vector<bool> VectorStore::Live(std::string_view collection, const std::vector<std::string_view>& ids) const {
+  std::shared_lock unit(unit_mu_);
   auto c = Find(collection);
   return c == nullptr ? std::vector<bool>(ids.size(), false) : c->Live(ids);
 }
@@ -143,6 +146,7 @@ Status VectorStore::ForEachItem(std::string_view collection,
 
 Result<std::vector<SearchHit>> VectorStore::Search(std::string_view collection, const SearchRequest& req,
                                                    SearchStats* stats) const {
+  std::shared_lock unit(unit_mu_);
   auto c = Find(collection);
   if (c == nullptr) return NoCollection(collection);
   return c->Search(req, stats);

@@ -91,6 +91,12 @@ class VectorStore {
                      std::span<const float> vector, const Json& meta);
   Status ApplyDelete(uint64_t offset, uint64_t ts_ms, std::string_view collection, std::string_view id);
 
+  // ---- Atomic units ----
+  // The commit thread holds this while it applies the events of an atomic
+  // unit of several events (a transaction); Search, Get, Live and Contains
+  // hold it shared, so none of them sees part of a unit.
+  std::unique_lock<std::shared_mutex> LockUnit() const { return std::unique_lock(unit_mu_); }
+
   // ---- Persistence ----
   // Removes the directories of dropped collections, then writes every
   // collection changed since its last save (manifest last). On success,
@@ -107,6 +113,7 @@ class VectorStore {
   const std::string dir_;
   std::vector<std::pair<std::string, Status>> quarantined_;
 
+  mutable std::shared_mutex unit_mu_;  // see LockUnit(); taken before mu_
   mutable std::shared_mutex mu_;  // guards the two maps below
   std::map<std::string, std::shared_ptr<Collection>, std::less<>> collections_;
   std::map<std::string, uint64_t, std::less<>> pending_drops_;  // name -> offset of the drop

@@ -97,6 +97,42 @@ async function events(): Promise<void> {
   expect("log read", (log.data?.events.length ?? 0) > 0, log.error);
 }
 
+async function transactions(): Promise<void> {
+  const tx = await api.POST("/v1/tx", {
+    body: {
+      checks: [{ state: "client:tx", revision: 0 }],
+      ops: [
+        { state_put: { key: "client:tx", value: { n: 1 } } },
+        { doc_put: { collection: "client_tx", id: "t1", doc: { title: "tx" } } },
+        { event_append: { type: "client.tx", data: { n: 1 } } },
+      ],
+      idempotency_key: "client-tx-1",
+    },
+  });
+  const first = tx.data?.offset_first ?? 0;
+  expect("tx commits every op as one unit",
+    tx.data?.succeeded === true && tx.data.results.length === 3 && tx.data.tx === first && tx.data.replayed === false,
+    tx.error);
+  const again = await api.POST("/v1/tx", {
+    body: {
+      checks: [{ state: "client:tx", revision: 0 }],
+      ops: [
+        { state_put: { key: "client:tx", value: { n: 1 } } },
+        { doc_put: { collection: "client_tx", id: "t1", doc: { title: "tx" } } },
+        { event_append: { type: "client.tx", data: { n: 1 } } },
+      ],
+      idempotency_key: "client-tx-1",
+    },
+  });
+  expect("tx retry with the same idempotency_key is replayed", again.data?.replayed === true, again.error);
+  const failed = await api.POST("/v1/tx", {
+    body: { checks: [{ state: "client:tx", revision: 0 }], ops: [{ state_delete: { key: "client:tx" } }] },
+  });
+  expect("tx with a failed check is 409 naming it",
+    failed.error?.error === "conflict" && "failed_check" in failed.error && failed.error.failed_check?.index === 0,
+    failed.error);
+}
+
 async function docs(): Promise<void> {
   const coll = { collection: "client_docs" };
   const put = await api.PUT("/v1/doc/{collection}/{id}", {
@@ -303,6 +339,7 @@ async function main(): Promise<void> {
   await health();
   await state();
   await events();
+  await transactions();
   await docs();
   await vectors();
   await text();

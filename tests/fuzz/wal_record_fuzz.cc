@@ -1,7 +1,8 @@
 // Fuzzes the WAL record decoder (src/engine/wal/record.h), the code recovery
 // runs over whatever a crash or a bad disk left at the end of a segment.
 //
-// Input: a mode byte, then the bytes. Mode bit 0 clear: the bytes are a
+// Input: a mode byte, then the bytes. Mode bit 1 picks the record format
+// (set: version 1, clear: the current one). Mode bit 0 clear: the bytes are a
 // segment tail, decoded record after record as recovery does until the first
 // bad one. Bit 0 set: the bytes are record bodies, each after a u16 length;
 // the harness writes a valid header (length, checksum) in front of each, so
@@ -43,32 +44,34 @@ std::string Frame(const char* body, size_t n) {
   return r;
 }
 
-void RoundTrip(const Event& event) {
+void RoundTrip(const Event& event, uint32_t version) {
   std::string out;
-  RecordEncoder encoder(&out);
+  RecordEncoder encoder(&out, version);
   if (!encoder.Append(event).ok()) return;  // e.g. a string that is not UTF-8
   RecordView again;
-  Check(DecodeRecord(out.data(), out.size(), &again) == RecordStatus::kOk, "re-encoded record does not decode");
+  Check(DecodeRecord(out.data(), out.size(), version, &again) == RecordStatus::kOk,
+        "re-encoded record does not decode");
   Check(again.size == out.size(), "re-encoded record has the wrong size");
   Event back;
   Check(ParseEvent(again, &back).ok(), "re-encoded payload does not parse");
-  Check(back.offset == event.offset && back.ts_ms == event.ts_ms && back.type == event.type,
+  Check(back.offset == event.offset && back.ts_ms == event.ts_ms && back.type == event.type &&
+            back.tx == event.tx && back.tx_more == event.tx_more,
         "round trip changed the header");
   Check(back.data == event.data, "round trip changed the payload");
 }
 
-void DecodeAll(const char* p, size_t n) {
+void DecodeAll(const char* p, size_t n, uint32_t version) {
   size_t at = 0;
   while (at < n) {
     RecordView rec;
-    const RecordStatus status = DecodeRecord(p + at, n - at, &rec);
+    const RecordStatus status = DecodeRecord(p + at, n - at, version, &rec);
     (void)RecordStatusName(status);
     if (status != RecordStatus::kOk) return;
     Check(rec.size >= kMinRecordSize && rec.size <= n - at, "record size outside the input");
     Check(rec.type.data() >= p + at && rec.payload.data() + rec.payload.size() <= p + at + rec.size,
           "views outside the record");
     Event event;
-    if (ParseEvent(rec, &event).ok()) RoundTrip(event);
+    if (ParseEvent(rec, &event).ok()) RoundTrip(event, version);
     at += rec.size;
   }
 }
@@ -83,8 +86,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     SegmentHeader header;
     (void)DecodeSegmentHeader(p, &header);
   }
+  const uint32_t version = (data[0] & 2) != 0 ? 1 : kFormatVersion;
   if ((data[0] & 1) == 0) {
-    DecodeAll(p, n);
+    DecodeAll(p, n, version);
     return 0;
   }
   // Bodies: each is preceded by a u16 length in the input.
@@ -95,6 +99,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     records += Frame(p + at + 2, len);
     at += 2 + len;
   }
-  DecodeAll(records.data(), records.size());
+  DecodeAll(records.data(), records.size(), version);
   return 0;
 }

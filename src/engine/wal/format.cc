@@ -15,7 +15,7 @@ constexpr std::string_view kNameSuffix = ".log";
 
 void EncodeSegmentHeader(const SegmentHeader& header, char* out) {
   std::memcpy(out, kSegmentMagic, sizeof(kSegmentMagic));
-  EncodeFixed32(out + 8, kFormatVersion);
+  EncodeFixed32(out + 8, header.version);
   EncodeFixed32(out + 12, header.seq);
   EncodeFixed64(out + 16, header.first_offset);
   EncodeFixed32(out + 24, 0);  // reserved
@@ -31,9 +31,10 @@ Status DecodeSegmentHeader(const char* data, SegmentHeader* header) {
     return Status::Corruption("segment header checksum mismatch");
   }
   const uint32_t version = DecodeFixed32(data + 8);
-  if (version != kFormatVersion) {
+  if (version < kOldestFormatVersion || version > kFormatVersion) {
     return Status::Corruption("unsupported segment format version " + std::to_string(version));
   }
+  header->version = version;
   header->seq = DecodeFixed32(data + 12);
   header->first_offset = DecodeFixed64(data + 16);
   if (header->first_offset == 0) return Status::Corruption("segment first offset is 0");

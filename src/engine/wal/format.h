@@ -9,7 +9,13 @@
 //
 // Record (kRecordHeaderSize + body):
 //   length u32 (of the body) | masked CRC-32C of (length bytes + body) u32 |
-//   body: offset u64 | ts_ms u64 | type length u16 | type | JSON payload
+//   body, version 2: offset u64 | ts_ms u64 | unit u32 | type length u16 |
+//                    type | JSON payload
+//   body, version 1: offset u64 | ts_ms u64 | type length u16 | type | JSON
+// `unit` marks atomic units (several events committed all or nothing): its
+// low 31 bits are the record's position in its unit, bit 31 is set when
+// more records of the same unit follow. Version 1 segments (no units) are
+// still read; new segments are always written in version 2.
 #pragma once
 
 #include <cstddef>
@@ -22,12 +28,23 @@
 namespace kissvdb::wal {
 
 inline constexpr char kSegmentMagic[8] = {'K', 'V', 'D', 'B', '-', 'W', 'A', 'L'};
-inline constexpr uint32_t kFormatVersion = 1;
+inline constexpr uint32_t kFormatVersion = 2;     // written
+inline constexpr uint32_t kOldestFormatVersion = 1;  // still read
 inline constexpr size_t kSegmentHeaderSize = 32;
 
 inline constexpr size_t kRecordHeaderSize = 8;      // length + checksum
-inline constexpr size_t kRecordFixedBodySize = 18;  // offset + ts_ms + type length
-inline constexpr size_t kMinRecordSize = kRecordHeaderSize + kRecordFixedBodySize;
+// offset + ts_ms (+ unit in version 2) + type length
+inline constexpr size_t kRecordFixedBodySizeV1 = 18;
+inline constexpr size_t kRecordFixedBodySize = 22;
+inline constexpr size_t FixedBodySize(uint32_t version) {
+  return version == 1 ? kRecordFixedBodySizeV1 : kRecordFixedBodySize;
+}
+// The smallest record of any version (recovery's bound on how many records
+// the bytes after a damaged one could hold).
+inline constexpr size_t kMinRecordSize = kRecordHeaderSize + kRecordFixedBodySizeV1;
+// The unit field (version 2).
+inline constexpr uint32_t kUnitMore = 1u << 31;        // more records of the unit follow
+inline constexpr uint32_t kUnitIndexMask = kUnitMore - 1;
 // Upper bound of the length field. Larger values are garbage by definition,
 // which lets recovery reject a damaged length without reading past it.
 inline constexpr uint32_t kMaxRecordBodySize = 256u << 20;
@@ -36,12 +53,14 @@ inline constexpr size_t kMaxTypeSize = 0xFFFF;
 struct SegmentHeader {
   uint32_t seq = 0;           // must match the file name
   uint64_t first_offset = 0;  // offset of the segment's first record
+  uint32_t version = kFormatVersion;  // record format of the segment
 };
 
 // Writes the kSegmentHeaderSize bytes of `header` to out.
 void EncodeSegmentHeader(const SegmentHeader& header, char* out);
 // Decodes data[0, kSegmentHeaderSize). Corruption (without a file name; the
-// caller adds it) on a bad magic, version or checksum.
+// caller adds it) on a bad magic, checksum, or a version this build cannot
+// read (outside kOldestFormatVersion..kFormatVersion).
 Status DecodeSegmentHeader(const char* data, SegmentHeader* header);
 
 // "events-000042.log" for seq 42; ParseSegmentFileName is its inverse and

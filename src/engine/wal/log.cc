@@ -146,8 +146,12 @@ Status LogImpl::Init(RecoveredLog recovered) {
     zeroed_end_ = size_;  // recovery cut any zero tail
     last_indexed_ = active.index.back().pos;
     for (SegmentMeta& meta : recovered.segments) segments_->Add(std::move(meta));
+    const bool old_format = active.version != kFormatVersion;
     fd_ = ::open(path_.c_str(), O_WRONLY | O_CLOEXEC);
     if (fd_ < 0) return file_util::ErrnoStatus("open", path_, errno);
+    // Records are appended in the current format only: a segment of an
+    // older one is completed as it is, and the log goes on in a new one.
+    if (old_format) KISSVDB_RETURN_IF_ERROR(Roll(recovered.next_offset));
   }
   // What survived a crash may sit only in the page cache (kInterval/kNone):
   // make it durable before claiming it is.
@@ -182,8 +186,8 @@ Status LogImpl::CreateSegment(uint32_t seq, uint64_t first_offset) {
   zero_ahead_off_ = false;
   last_indexed_ = kSegmentHeaderSize;
   dir_dirty_ = true;
-  segments_->Add(SegmentMeta{
-      seq, first_offset, kSegmentHeaderSize, {IndexEntry{first_offset, kSegmentHeaderSize}}});
+  segments_->Add(SegmentMeta{seq, first_offset, kSegmentHeaderSize,
+                             {IndexEntry{first_offset, kSegmentHeaderSize}}, kFormatVersion});
   return Status::OK();
 }
 
@@ -214,6 +218,15 @@ Status LogImpl::Append(std::span<const Event> events) {
                                      std::to_string(events[i].offset) + ", expected " +
                                      std::to_string(base + i));
     }
+    // Whole atomic units only: each starts at its tx (or is one event) and
+    // goes on while tx_more is set.
+    const bool continues = i > 0 && events[i - 1].tx_more;
+    const bool ok = continues ? events[i].tx == events[i - 1].tx && events[i].tx != 0
+                              : events[i].tx == 0 || events[i].tx == events[i].offset;
+    if (!ok || (i + 1 == events.size() && events[i].tx_more)) {
+      return Status::InvalidArgument("append: event " + std::to_string(events[i].offset) +
+                                     " is not part of a whole atomic unit");
+    }
   }
 
   // Encode everything first: a batch with an unencodable event writes nothing.
@@ -226,14 +239,18 @@ Status LogImpl::Append(std::span<const Event> events) {
   }
 
   // Write, one pwrite per segment. A segment that holds records takes no
-  // record that would carry it past segment_max_bytes; an empty one takes
-  // any record, so an oversized record gets a segment of its own.
+  // atomic unit (most are one record) that would carry it past
+  // segment_max_bytes; an empty one takes any unit, so an oversized unit
+  // gets a segment of its own. A unit never spans two segments, so only
+  // the last segment can end inside one.
   size_t begin = 0;
   bool wrote = false;  // some of the batch reached the log
   uint64_t projected = size_;
-  for (size_t i = 0; i < events.size(); ++i) {
-    const uint64_t record_size = record_ends_[i] - RecordBegin(i);
-    if (projected > kSegmentHeaderSize && projected + record_size > options_.segment_max_bytes) {
+  for (size_t i = 0; i < events.size();) {
+    size_t unit_end = i + 1;
+    while (events[unit_end - 1].tx_more) ++unit_end;
+    const uint64_t unit_size = record_ends_[unit_end - 1] - RecordBegin(i);
+    if (projected > kSegmentHeaderSize && projected + unit_size > options_.segment_max_bytes) {
       Status s = WriteRecords(base, begin, i);
       if (s.ok()) {
         wrote = wrote || i > begin;
@@ -248,7 +265,8 @@ Status LogImpl::Append(std::span<const Event> events) {
       begin = i;
       projected = kSegmentHeaderSize;
     }
-    projected += record_size;
+    projected += unit_size;
+    i = unit_end;
   }
   Status s = WriteRecords(base, begin, events.size());
   if (!s.ok() && wrote) failed_ = s;

@@ -37,6 +37,7 @@ struct RecoveryReport {
   uint64_t segments = 0;
   uint64_t events = 0;
   uint64_t torn_bytes_truncated = 0;  // partial record at the tail, removed
+  uint64_t torn_unit_events = 0;      // whole events of an incomplete atomic unit, removed
   uint64_t zero_tail_bytes = 0;       // zero fill after the last record (log.cc), removed
   std::string torn_segment;           // file it was removed from, if any
   uint64_t repaired_from_offset = 0;  // with repair: first offset dropped (0 = none)

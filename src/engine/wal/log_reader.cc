@@ -48,6 +48,7 @@ class SegmentReader final : public LogReader {
 
   int fd_ = -1;
   uint32_t seq_ = 0;       // segment open, or the last one read (0 = none yet)
+  uint32_t version_ = kFormatVersion;  // record format of the open segment
   uint64_t read_pos_ = 0;  // file position of buf_[end_]
   std::vector<char> buf_;
   size_t begin_ = 0;
@@ -69,7 +70,7 @@ bool SegmentReader::Next(Event* event) {
     if (available < kRecordPrefixSize) return Fail(Corrupt("truncated record"));
     const char* p = buf_.data() + begin_;
     const uint32_t body_size = DecodeFixed32(p);
-    if (body_size < kRecordFixedBodySize || body_size > kMaxRecordBodySize) {
+    if (body_size < FixedBodySize(version_) || body_size > kMaxRecordBodySize) {
       return Fail(Corrupt("bad record length"));
     }
     const size_t size = kRecordHeaderSize + body_size;
@@ -84,7 +85,7 @@ bool SegmentReader::Next(Event* event) {
     if (!s.ok()) return Fail(std::move(s));
     if (available < size) return Fail(Corrupt("truncated record"));
     RecordView rec;
-    const RecordStatus rs = DecodeRecord(buf_.data() + begin_, size, &rec);
+    const RecordStatus rs = DecodeRecord(buf_.data() + begin_, size, version_, &rec);
     if (rs != RecordStatus::kOk) return Fail(Corrupt(RecordStatusName(rs)));
     s = ParseEvent(rec, event);
     if (!s.ok()) return Fail(Corrupt(s.message()));
@@ -136,6 +137,7 @@ bool SegmentReader::OpenSegment() {
     if (h.seq != pos->seq || h.first_offset != pos->seg_first_offset) {
       return Fail(Corrupt("segment header does not match its file name"));
     }
+    version_ = h.version;
     read_pos_ = pos->start.pos;
     return true;
   }

@@ -17,8 +17,8 @@ uint32_t RecordCrc(const char* record, size_t body_size) {
 
 }  // namespace
 
-RecordEncoder::RecordEncoder(std::string* out)
-    : out_(out), serializer_(nlohmann::detail::output_adapter<char, std::string>(*out), ' ') {}
+RecordEncoder::RecordEncoder(std::string* out, uint32_t version)
+    : out_(out), version_(version), serializer_(nlohmann::detail::output_adapter<char, std::string>(*out), ' ') {}
 
 Status RecordEncoder::Append(const Event& event) {
   if (event.type.size() > kMaxTypeSize) {
@@ -26,13 +26,24 @@ Status RecordEncoder::Append(const Event& event) {
                                    " bytes");
   }
   if (event.data.is_discarded()) return Status::InvalidArgument("event data is a discarded value");
+  uint32_t unit = 0;
+  if (event.tx != 0) {
+    if (event.tx > event.offset || event.offset - event.tx > kUnitIndexMask) {
+      return Status::InvalidArgument("event " + std::to_string(event.offset) + " names unit " +
+                                     std::to_string(event.tx));
+    }
+    unit = static_cast<uint32_t>(event.offset - event.tx);
+  }
+  if (event.tx_more) unit |= kUnitMore;
 
+  const size_t fixed_size = FixedBodySize(version_);
   const size_t start = out_->size();
-  out_->append(kMinRecordSize, '\0');
+  out_->append(kRecordHeaderSize + fixed_size, '\0');
   char* fixed = out_->data() + start + kRecordHeaderSize;
   EncodeFixed64(fixed, event.offset);
   EncodeFixed64(fixed + 8, event.ts_ms);
-  EncodeFixed16(fixed + 16, static_cast<uint16_t>(event.type.size()));
+  if (version_ != 1) EncodeFixed32(fixed + 16, unit);
+  EncodeFixed16(fixed + fixed_size - 2, static_cast<uint16_t>(event.type.size()));
   out_->append(event.type);
   try {
     // Same arguments as Json::dump(): compact, UTF-8 kept, strict on bad UTF-8.
@@ -66,10 +77,11 @@ const char* RecordStatusName(RecordStatus status) {
   return "unknown";
 }
 
-RecordStatus DecodeRecord(const char* data, size_t n, RecordView* rec) {
+RecordStatus DecodeRecord(const char* data, size_t n, uint32_t version, RecordView* rec) {
   if (n < kRecordHeaderSize) return RecordStatus::kIncomplete;
+  const size_t fixed_size = FixedBodySize(version);
   const uint32_t body_size = DecodeFixed32(data);
-  if (body_size < kRecordFixedBodySize || body_size > kMaxRecordBodySize) {
+  if (body_size < fixed_size || body_size > kMaxRecordBodySize) {
     return RecordStatus::kBadLength;
   }
   if (n - kRecordHeaderSize < body_size) return RecordStatus::kIncomplete;
@@ -77,13 +89,14 @@ RecordStatus DecodeRecord(const char* data, size_t n, RecordView* rec) {
     return RecordStatus::kBadChecksum;
   }
   const char* body = data + kRecordHeaderSize;
-  const size_t type_size = DecodeFixed16(body + 16);
-  if (kRecordFixedBodySize + type_size > body_size) return RecordStatus::kBadLayout;
+  const size_t type_size = DecodeFixed16(body + fixed_size - 2);
+  if (fixed_size + type_size > body_size) return RecordStatus::kBadLayout;
   rec->offset = DecodeFixed64(body);
   rec->ts_ms = DecodeFixed64(body + 8);
-  rec->type = std::string_view(body + kRecordFixedBodySize, type_size);
-  rec->payload = std::string_view(body + kRecordFixedBodySize + type_size,
-                                  body_size - kRecordFixedBodySize - type_size);
+  rec->unit = version == 1 ? 0 : DecodeFixed32(body + 16);
+  if ((rec->unit & kUnitIndexMask) >= rec->offset && rec->unit != 0) return RecordStatus::kBadLayout;
+  rec->type = std::string_view(body + fixed_size, type_size);
+  rec->payload = std::string_view(body + fixed_size + type_size, body_size - fixed_size - type_size);
   rec->size = kRecordHeaderSize + body_size;
   return RecordStatus::kOk;
 }
@@ -101,6 +114,9 @@ Status ParseEvent(const RecordView& rec, Event* event) {
   }
   event->offset = rec.offset;
   event->ts_ms = rec.ts_ms;
+  const uint32_t index = rec.unit & kUnitIndexMask;
+  event->tx_more = (rec.unit & kUnitMore) != 0;
+  event->tx = index > 0 || event->tx_more ? rec.offset - index : 0;
   event->type.assign(rec.type);
   event->data = std::move(data);
   return Status::OK();

@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 
+#include "engine/wal/format.h"
 #include "kissvdb/event.h"
 #include "kissvdb/status.h"
 
@@ -21,12 +22,14 @@ namespace kissvdb::wal {
 // Not thread-safe; one encoder per buffer.
 class RecordEncoder {
  public:
-  // REQUIRES: *out outlives the encoder.
-  explicit RecordEncoder(std::string* out);
+  // REQUIRES: *out outlives the encoder. `version` is kFormatVersion except
+  // in tests that write old segments (version 1 has no units).
+  explicit RecordEncoder(std::string* out, uint32_t version = kFormatVersion);
   RecordEncoder(const RecordEncoder&) = delete;
   RecordEncoder& operator=(const RecordEncoder&) = delete;
 
-  // Appends the record of `event` (offset, ts_ms, type, data) to *out. On
+  // Appends the record of `event` (offset, ts_ms, tx, tx_more, type, data)
+  // to *out. On
   // error *out is left as it was: InvalidArgument for a type longer than
   // kMaxTypeSize or data that cannot be serialized (e.g. a string that is
   // not UTF-8), kPayloadTooLarge for a body over kMaxRecordBodySize.
@@ -34,6 +37,7 @@ class RecordEncoder {
 
  private:
   std::string* out_;
+  uint32_t version_;
   nlohmann::detail::serializer<Json> serializer_;
 };
 
@@ -44,6 +48,7 @@ struct RecordView {
   std::string_view type;
   std::string_view payload;  // JSON text
   size_t size = 0;           // encoded size, header included
+  uint32_t unit = 0;         // version 2: position in the unit | kUnitMore
 };
 
 enum class RecordStatus {
@@ -51,16 +56,19 @@ enum class RecordStatus {
   kIncomplete,   // fewer bytes available than the header (or its length) needs
   kBadLength,    // length field outside [kRecordFixedBodySize, kMaxRecordBodySize]
   kBadChecksum,  // stored checksum does not match
-  kBadLayout,    // checksum fine but the type length overruns the body
+  kBadLayout,    // checksum fine but the type length overruns the body, or
+                 // a unit field with kUnitMore beyond the index's range
 };
 const char* RecordStatusName(RecordStatus status);
 
 // Decodes and verifies the record that starts at data[0] given n readable
-// bytes. On kOk fills *rec; bytes past rec->size are not looked at.
-RecordStatus DecodeRecord(const char* data, size_t n, RecordView* rec);
+// bytes, in the layout of segment format `version`. On kOk fills *rec;
+// bytes past rec->size are not looked at.
+RecordStatus DecodeRecord(const char* data, size_t n, uint32_t version, RecordView* rec);
 
-// Fills *event from a verified record, parsing the payload. Corruption if
-// the payload is not JSON (never throws).
+// Fills *event from a verified record, parsing the payload; tx and tx_more
+// come from the unit field. Corruption if the payload is not JSON, or the
+// unit's index exceeds the offset (never throws).
 Status ParseEvent(const RecordView& rec, Event* event);
 
 }  // namespace kissvdb::wal

@@ -129,19 +129,26 @@ bool AllZero(const char* data, size_t n) {
 
 }  // namespace
 
-SegmentScan ScanRecords(const char* data, uint64_t size, uint64_t first_offset) {
+SegmentScan ScanRecords(const char* data, uint64_t size, uint64_t first_offset, uint32_t version) {
   SegmentScan scan;
   scan.end = kSegmentHeaderSize;
   scan.next_offset = first_offset;
+  scan.unit_begin = scan.end;
+  scan.unit_offset = first_offset;
   scan.index.push_back({first_offset, kSegmentHeaderSize});
   uint64_t last_indexed = kSegmentHeaderSize;
   while (scan.end < size) {
     RecordView rec;
-    scan.failure = DecodeRecord(data + scan.end, size - scan.end, &rec);
+    scan.failure = DecodeRecord(data + scan.end, size - scan.end, version, &rec);
     if (scan.failure != RecordStatus::kOk) break;
     if (rec.offset != scan.next_offset) {
       scan.wrong_offset = true;
       scan.found_offset = rec.offset;
+      break;
+    }
+    // A unit's records count up from 0 at its first record.
+    if ((rec.unit & kUnitIndexMask) != scan.next_offset - scan.unit_offset) {
+      scan.wrong_unit = true;
       break;
     }
     if (scan.end - last_indexed >= kIndexIntervalBytes) {
@@ -150,11 +157,16 @@ SegmentScan ScanRecords(const char* data, uint64_t size, uint64_t first_offset) 
     }
     scan.end += rec.size;
     ++scan.next_offset;
+    if ((rec.unit & kUnitMore) == 0) {
+      scan.unit_begin = scan.end;
+      scan.unit_offset = scan.next_offset;
+    }
   }
   return scan;
 }
 
-bool ValidRecordAfter(const char* data, uint64_t size, uint64_t pos, uint64_t expected_offset) {
+bool ValidRecordAfter(const char* data, uint64_t size, uint64_t pos, uint64_t expected_offset,
+                      uint32_t version) {
   // Any record written after the damaged one carries an offset >= expected
   // and at most one more per kMinRecordSize bytes. Filtering on that before
   // computing a checksum keeps this linear in practice: zero fill, JSON text
@@ -163,11 +175,11 @@ bool ValidRecordAfter(const char* data, uint64_t size, uint64_t pos, uint64_t ex
   for (uint64_t q = pos + 1; q + kMinRecordSize <= size; ++q) {
     const char* p = data + q;
     const uint32_t body_size = DecodeFixed32(p);
-    if (body_size < kRecordFixedBodySize || body_size > size - q - kRecordHeaderSize) continue;
+    if (body_size < FixedBodySize(version) || body_size > size - q - kRecordHeaderSize) continue;
     const uint64_t offset = DecodeFixed64(p + kRecordHeaderSize);
     if (offset < expected_offset || offset > max_offset) continue;
     RecordView rec;
-    if (DecodeRecord(p, size - q, &rec) == RecordStatus::kOk) return true;
+    if (DecodeRecord(p, size - q, version, &rec) == RecordStatus::kOk) return true;
   }
   return false;
 }
@@ -231,12 +243,12 @@ Result<RecoveredLog> RecoverSegments(const LogOptions& options, RecoveryReport* 
     }
     if (expected == 0) expected = header.first_offset;
 
-    SegmentScan scan = ScanRecords(file.data(), file.size(), header.first_offset);
+    SegmentScan scan = ScanRecords(file.data(), file.size(), header.first_offset, header.version);
     const uint64_t file_size = file.size();
     bool repaired = false;
     if (!scan.clean()) {
-      const bool torn = last && !scan.wrong_offset &&
-                        !ValidRecordAfter(file.data(), file_size, scan.end, scan.next_offset);
+      const bool torn = last && !scan.wrong_offset && !scan.wrong_unit &&
+                        !ValidRecordAfter(file.data(), file_size, scan.end, scan.next_offset, header.version);
       // The writer keeps the last segment zero-filled ahead of its records;
       // a crash leaves those zeros (and any unsynced record that never
       // reached the disk reads as zeros too): not damage.
@@ -260,6 +272,9 @@ Result<RecoveredLog> RecoverSegments(const LogOptions& options, RecoveryReport* 
           msg += "record carries offset " + std::to_string(scan.found_offset) + " at byte " +
                  std::to_string(scan.end) + " (offset " + std::to_string(scan.next_offset) +
                  " expected)";
+        } else if (scan.wrong_unit) {
+          msg += "record of offset " + std::to_string(scan.next_offset) + " at byte " +
+                 std::to_string(scan.end) + " breaks its atomic unit's sequence";
         } else {
           msg += std::string(RecordStatusName(scan.failure)) + " at byte " +
                  std::to_string(scan.end) + " (offset " + std::to_string(scan.next_offset) +
@@ -277,8 +292,37 @@ Result<RecoveredLog> RecoverSegments(const LogOptions& options, RecoveryReport* 
         repaired = true;
       }
     }
+    if (scan.unit_open()) {
+      // The segment ends inside an atomic unit. At the end of the log that
+      // is a crash during the unit's write (never acknowledged): cut the
+      // whole unit. A unit never spans segments, so anywhere else it is
+      // damage.
+      if (!last && !repaired) {
+        std::string msg = path + ": ends inside the atomic unit starting at offset " +
+                          std::to_string(scan.unit_offset) + ", followed by further segments";
+        if (!options.repair) return Status::Corruption(msg + "; start with repair to truncate the log there");
+        spdlog::error("wal: repair: {}; truncating the log there, events from offset {} on are lost", msg,
+                      scan.unit_offset);
+        KISSVDB_RETURN_IF_ERROR(DeleteSegmentsFrom(options.dir, seqs, i + 1));
+        report->repaired_from_offset = scan.unit_offset;
+        repaired = true;
+      } else if (repaired) {
+        report->repaired_from_offset = scan.unit_offset;
+      } else {
+        spdlog::warn("wal: {}: cutting the incomplete atomic unit of offsets {}..{} at byte {}", path,
+                     scan.unit_offset, scan.next_offset - 1, scan.unit_begin);
+        report->torn_bytes_truncated += scan.end - scan.unit_begin;
+        report->torn_unit_events += scan.next_offset - scan.unit_offset;
+        report->torn_segment = path;
+      }
+      file.Close();
+      KISSVDB_RETURN_IF_ERROR(TruncateFile(path, scan.unit_begin));
+      std::erase_if(scan.index, [&](const IndexEntry& e) { return e.pos > scan.unit_begin; });
+      scan.end = scan.unit_begin;
+      scan.next_offset = scan.unit_offset;
+    }
     out.segments.push_back(
-        SegmentMeta{seqs[i], header.first_offset, scan.end, std::move(scan.index)});
+        SegmentMeta{seqs[i], header.first_offset, scan.end, std::move(scan.index), header.version});
     expected = scan.next_offset;
     if (repaired) break;
   }

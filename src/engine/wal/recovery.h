@@ -31,20 +31,29 @@ struct SegmentScan {
   RecordStatus failure = RecordStatus::kOk;
   bool wrong_offset = false;  // a verified record at `end` carries found_offset
   uint64_t found_offset = 0;
+  bool wrong_unit = false;  // a verified record at `end` breaks the unit sequence
+  // The atomic unit still open at `end` (its last record so far had
+  // kUnitMore): it starts at unit_begin with offset unit_offset. With no
+  // open unit, unit_begin == end and unit_offset == next_offset.
+  uint64_t unit_begin = 0;
+  uint64_t unit_offset = 0;
   std::vector<IndexEntry> index;
 
-  bool clean() const { return failure == RecordStatus::kOk && !wrong_offset; }
+  bool clean() const { return failure == RecordStatus::kOk && !wrong_offset && !wrong_unit; }
+  bool unit_open() const { return unit_begin != end; }
 };
 
-// Scans the records of data[kSegmentHeaderSize, size), expecting offsets
-// from first_offset on. REQUIRES: size >= kSegmentHeaderSize.
-SegmentScan ScanRecords(const char* data, uint64_t size, uint64_t first_offset);
+// Scans the records of data[kSegmentHeaderSize, size) in the layout of
+// format `version`, expecting offsets from first_offset on.
+// REQUIRES: size >= kSegmentHeaderSize.
+SegmentScan ScanRecords(const char* data, uint64_t size, uint64_t first_offset, uint32_t version);
 
 // True if a valid record (length in range and inside the data, offset at
 // least expected_offset and no larger than the bytes left could hold,
 // checksum matching) starts at any byte position in (pos, size). This is
 // what separates a torn tail (nothing valid follows the damage at `pos`,
 // which should have held expected_offset) from mid-log corruption.
-bool ValidRecordAfter(const char* data, uint64_t size, uint64_t pos, uint64_t expected_offset);
+bool ValidRecordAfter(const char* data, uint64_t size, uint64_t pos, uint64_t expected_offset,
+                      uint32_t version);
 
 }  // namespace kissvdb::wal

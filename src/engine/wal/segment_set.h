@@ -31,6 +31,7 @@ struct SegmentMeta {
   uint64_t size = 0;  // bytes of whole records written (header included)
   // Ascending; the first entry is {first_offset, kSegmentHeaderSize}.
   std::vector<IndexEntry> index;
+  uint32_t version = 0;  // record format (format.h); 0 = the current one
 };
 
 // Index granularity: a reader decodes at most about this many bytes of

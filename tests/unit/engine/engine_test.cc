@@ -17,7 +17,26 @@ class EngineTest : public EngineFixture {
  protected:
   void Configure(EngineOptions& options) override {
     options.config.ttl_sweep_interval_ms = 20;
+    options.config.tx_idempotency_window_ms = 5000;  // keys expire during the determinism run
     options.clock = &clock_;
+  }
+
+  // A transaction: a CAS check on `key`, a put of it and of key + "/log";
+  // an idempotency key when `idem` is not empty.
+  Result<TxOutcome> Transfer(const std::string& key, uint64_t revision, int value, const std::string& idem) {
+    TxRequest tx;
+    tx.checks.push_back(TxCheck{TxCheck::Kind::kState, "", key, revision});
+    TxOp put;
+    put.kind = TxOp::Kind::kStatePut;
+    put.key = key;
+    put.value = value;
+    tx.ops.push_back(put);
+    put.key = key + "/log";
+    tx.ops.push_back(put);
+    tx.on_failure = std::vector<TxOp>{put};
+    tx.idempotency_key = idem;
+    tx.fingerprint = idem.empty() ? "" : "f" + idem;
+    return Wait<TxOutcome>([&](auto cb) { engine_->Transact(tx, cb); });
   }
 
   Result<StatePutResult> Put(const std::string& key, Json value, std::optional<uint64_t> ttl = {},
@@ -201,9 +220,17 @@ TEST_F(EngineTest, FullReplayIsDeterministic) {
   std::mt19937 rng(42);
   for (int i = 0; i < 500; ++i) {
     std::string key = "k" + std::to_string(rng() % 50);
-    switch (rng() % 4) {
+    switch (rng() % 5) {
       case 0: ASSERT_TRUE(Delete(key).ok()); break;
       case 1: ASSERT_TRUE(Put(key, Json{{"i", i}, {"f", i * 0.1}}, 1 + rng() % 5000).ok()); break;
+      case 2: {
+        // Transactions, half of them under a key, some retried (replayed).
+        auto cur = engine_->GetState(key);
+        const std::string idem = rng() % 2 ? "t" + std::to_string(rng() % 100) : "";
+        auto out = Transfer(key, cur.ok() ? cur->revision : 0, i, idem);
+        ASSERT_TRUE(out.ok()) << out.status().ToString();
+        break;
+      }
       default: ASSERT_TRUE(Put(key, i).ok()); break;
     }
     if (i % 50 == 0) clock_.Advance(1000);

@@ -49,7 +49,7 @@ TEST(RecordTest, RoundTrip) {
     RecordEncoder encoder(&buf);
     ASSERT_TRUE(encoder.Append(want).ok());
     RecordView rec;
-    ASSERT_EQ(DecodeRecord(buf.data(), buf.size(), &rec), RecordStatus::kOk);
+    ASSERT_EQ(DecodeRecord(buf.data(), buf.size(), kFormatVersion, &rec), RecordStatus::kOk);
     EXPECT_EQ(rec.size, buf.size());
     EXPECT_EQ(rec.offset, want.offset);
     EXPECT_EQ(rec.ts_ms, want.ts_ms);
@@ -72,7 +72,7 @@ TEST(RecordTest, LayoutMatchesSpec) {
   RecordEncoder encoder(&buf);
   ASSERT_TRUE(encoder.Append(e).ok());
   const std::string payload = R"({"x":1})";
-  const uint32_t body = 8 + 8 + 2 + 2 + static_cast<uint32_t>(payload.size());
+  const uint32_t body = 8 + 8 + 4 + 2 + 2 + static_cast<uint32_t>(payload.size());
   ASSERT_EQ(buf.size(), 8 + body);
   EXPECT_EQ(DecodeFixed32(buf.data()), body);
   EXPECT_EQ(UnmaskCrc(DecodeFixed32(buf.data() + 4)),
@@ -80,9 +80,63 @@ TEST(RecordTest, LayoutMatchesSpec) {
   EXPECT_EQ(static_cast<uint8_t>(buf[8]), 0x08);  // little-endian offset
   EXPECT_EQ(static_cast<uint8_t>(buf[15]), 0x01);
   EXPECT_EQ(DecodeFixed64(buf.data() + 16), 42u);
+  EXPECT_EQ(DecodeFixed32(buf.data() + 24), 0u);  // unit: a unit of its own
+  EXPECT_EQ(DecodeFixed16(buf.data() + 28), 2u);
+  EXPECT_EQ(buf.substr(30, 2), "ab");
+  EXPECT_EQ(buf.substr(32), payload);
+}
+
+TEST(RecordTest, VersionOneLayoutHasNoUnitField) {
+  Event e;
+  e.offset = 9;
+  e.ts_ms = 42;
+  e.type = "ab";
+  e.data = Json{{"x", 1}};
+  std::string buf;
+  RecordEncoder encoder(&buf, /*version=*/1);
+  ASSERT_TRUE(encoder.Append(e).ok());
+  const std::string payload = R"({"x":1})";
+  const uint32_t body = 8 + 8 + 2 + 2 + static_cast<uint32_t>(payload.size());
+  ASSERT_EQ(buf.size(), 8 + body);
   EXPECT_EQ(DecodeFixed16(buf.data() + 24), 2u);
   EXPECT_EQ(buf.substr(26, 2), "ab");
   EXPECT_EQ(buf.substr(28), payload);
+  RecordView rec;
+  ASSERT_EQ(DecodeRecord(buf.data(), buf.size(), 1, &rec), RecordStatus::kOk);
+  Event got;
+  ASSERT_TRUE(ParseEvent(rec, &got).ok());
+  testing::ExpectSameEvent(got, e);
+  EXPECT_EQ(got.tx, 0u);
+  // The same bytes are not a valid version 2 record.
+  EXPECT_NE(DecodeRecord(buf.data(), buf.size(), 2, &rec), RecordStatus::kOk);
+}
+
+TEST(RecordTest, UnitFieldCarriesPositionAndMore) {
+  // A unit of three events at offsets 10..12.
+  std::string buf;
+  RecordEncoder encoder(&buf);
+  for (uint64_t off = 10; off <= 12; ++off) {
+    Event e = MakeEvent(off);
+    e.tx = 10;
+    e.tx_more = off < 12;
+    ASSERT_TRUE(encoder.Append(e).ok());
+  }
+  size_t pos = 0;
+  for (uint64_t off = 10; off <= 12; ++off) {
+    RecordView rec;
+    ASSERT_EQ(DecodeRecord(buf.data() + pos, buf.size() - pos, kFormatVersion, &rec), RecordStatus::kOk);
+    EXPECT_EQ(rec.unit & kUnitIndexMask, off - 10);
+    EXPECT_EQ((rec.unit & kUnitMore) != 0, off < 12);
+    Event got;
+    ASSERT_TRUE(ParseEvent(rec, &got).ok());
+    EXPECT_EQ(got.tx, 10u);
+    EXPECT_EQ(got.tx_more, off < 12);
+    pos += rec.size;
+  }
+  // A unit cannot start after the event.
+  Event bad = MakeEvent(5);
+  bad.tx = 6;
+  EXPECT_EQ(encoder.Append(bad).code(), Code::kInvalidArgument);
 }
 
 TEST(RecordTest, ManyRecordsInOneBuffer) {
@@ -92,7 +146,7 @@ TEST(RecordTest, ManyRecordsInOneBuffer) {
   size_t pos = 0;
   for (uint64_t i = 1; i <= 100; ++i) {
     RecordView rec;
-    ASSERT_EQ(DecodeRecord(buf.data() + pos, buf.size() - pos, &rec), RecordStatus::kOk);
+    ASSERT_EQ(DecodeRecord(buf.data() + pos, buf.size() - pos, kFormatVersion, &rec), RecordStatus::kOk);
     EXPECT_EQ(rec.offset, i);
     pos += rec.size;
   }
@@ -118,7 +172,7 @@ TEST(RecordTest, RejectsUnencodableEventsAndLeavesBufferAlone) {
   // The encoder is still usable after a failure.
   ASSERT_TRUE(encoder.Append(MakeEvent(2)).ok());
   RecordView rec;
-  ASSERT_EQ(DecodeRecord(buf.data() + before.size(), buf.size() - before.size(), &rec),
+  ASSERT_EQ(DecodeRecord(buf.data() + before.size(), buf.size() - before.size(), kFormatVersion, &rec),
             RecordStatus::kOk);
   EXPECT_EQ(rec.offset, 2u);
 }
@@ -132,7 +186,7 @@ TEST(RecordTest, DetectsEveryBitFlip) {
       std::string damaged = buf;
       damaged[pos] = static_cast<char>(damaged[pos] ^ (1 << bit));
       RecordView rec;
-      EXPECT_NE(DecodeRecord(damaged.data(), damaged.size(), &rec), RecordStatus::kOk)
+      EXPECT_NE(DecodeRecord(damaged.data(), damaged.size(), kFormatVersion, &rec), RecordStatus::kOk)
           << "byte " << pos << " bit " << bit;
     }
   }
@@ -144,26 +198,27 @@ TEST(RecordTest, EveryTruncationIsIncomplete) {
   ASSERT_TRUE(encoder.Append(MakeEvent(7)).ok());
   for (size_t n = 0; n < buf.size(); ++n) {
     RecordView rec;
-    EXPECT_EQ(DecodeRecord(buf.data(), n, &rec), RecordStatus::kIncomplete) << n;
+    EXPECT_EQ(DecodeRecord(buf.data(), n, kFormatVersion, &rec), RecordStatus::kIncomplete) << n;
   }
 }
 
 TEST(RecordTest, ZeroFillIsBadLength) {
   const std::string zeros(64, '\0');
   RecordView rec;
-  EXPECT_EQ(DecodeRecord(zeros.data(), zeros.size(), &rec), RecordStatus::kBadLength);
+  EXPECT_EQ(DecodeRecord(zeros.data(), zeros.size(), kFormatVersion, &rec), RecordStatus::kBadLength);
 }
 
 TEST(RecordTest, TypeLengthOverrunningBodyIsBadLayout) {
   // A record whose checksum is right but whose type length is too big can
   // only be built by hand.
-  std::string rec(8 + 18, '\0');
-  EncodeFixed32(rec.data(), 18);
-  EncodeFixed16(rec.data() + 8 + 16, 5);
+  std::string rec(8 + 22, '\0');
+  EncodeFixed32(rec.data(), 22);
+  EncodeFixed64(rec.data() + 8, 1);
+  EncodeFixed16(rec.data() + 8 + 20, 5);
   EncodeFixed32(rec.data() + 4,
-                MaskCrc(crc32c::Extend(crc32c::Value(rec.data(), 4), rec.data() + 8, 18)));
+                MaskCrc(crc32c::Extend(crc32c::Value(rec.data(), 4), rec.data() + 8, 22)));
   RecordView view;
-  EXPECT_EQ(DecodeRecord(rec.data(), rec.size(), &view), RecordStatus::kBadLayout);
+  EXPECT_EQ(DecodeRecord(rec.data(), rec.size(), kFormatVersion, &view), RecordStatus::kBadLayout);
 }
 
 TEST(RecordTest, NonJsonPayloadIsCorruption) {

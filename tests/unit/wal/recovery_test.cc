@@ -260,7 +260,7 @@ TEST_F(LogRecoveryTest, RepairTruncatesAtTheDamage) {
   ASSERT_TRUE(DecodeSegmentHeader(data.data(), &header).ok());
   RecordView first;
   ASSERT_EQ(
-      DecodeRecord(data.data() + kSegmentHeaderSize, data.size() - kSegmentHeaderSize, &first),
+      DecodeRecord(data.data() + kSegmentHeaderSize, data.size() - kSegmentHeaderSize, header.version, &first),
       RecordStatus::kOk);
   const uint64_t damaged_pos = kSegmentHeaderSize + first.size;
   const uint64_t damaged_offset = header.first_offset + 1;
