@@ -15,11 +15,13 @@
 #   --hnsw-baseline PATH    default DIR/bench/kissvdb_bench_hnsw
 #   --sqlite-baseline PATH  default DIR/bench/kissvdb_bench_sqlite
 #   --fts5-baseline PATH    default DIR/bench/kissvdb_bench_fts5
+#   --redis-tx PATH         default DIR/bench/kissvdb_bench_redis_tx (the tx row's
+#                           MULTI/EXEC client)
 #   --sse-fanout PATH       default DIR/sse_fanout (the SSE row is "not measured"
 #                           if bench/sse_fanout.cc is absent)
 #   --out FILE              the Markdown report (default: docs/BENCHMARKS.md
 #                           for --full, none for --quick)
-#   --rows a,b              only these rows: vector,get,put,cas,doc,docfind,events,sql,text,sse,boot
+#   --rows a,b              only these rows: vector,get,put,cas,doc,docfind,events,tx,sql,text,sse,boot
 #   --seconds S --runs N    override the mode's run length and count
 #   --no-setup              do not install missing peers
 #
@@ -36,7 +38,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 mode=""
 build_dir="$ROOT/build"
-binary="" hnsw="" sqlite="" fts5="" sse="" out="" setup=1
+binary="" hnsw="" sqlite="" fts5="" redis_tx="" sse="" out="" setup=1
 passthru=()
 while (( $# )); do
   case "$1" in
@@ -46,6 +48,7 @@ while (( $# )); do
     --hnsw-baseline) hnsw="$2"; shift ;;
     --sqlite-baseline) sqlite="$2"; shift ;;
     --fts5-baseline) fts5="$2"; shift ;;
+    --redis-tx) redis_tx="$2"; shift ;;
     --sse-fanout) sse="$2"; shift ;;
     --out) out="$2"; shift ;;
     --no-setup) setup=0 ;;
@@ -67,6 +70,7 @@ binary="${binary:-$build_dir/kissvdb}"
 hnsw="${hnsw:-$build_dir/bench/kissvdb_bench_hnsw}"
 sqlite="${sqlite:-$build_dir/bench/kissvdb_bench_sqlite}"
 fts5="${fts5:-$build_dir/bench/kissvdb_bench_fts5}"
+redis_tx="${redis_tx:-$build_dir/bench/kissvdb_bench_redis_tx}"
 sse="${sse:-$build_dir/sse_fanout}"
 # Build only what is missing. An existing build dir is built as configured
 # (never reconfigured); a new one goes through scripts/build.sh.
@@ -75,6 +79,7 @@ targets=()
 [[ -x "$hnsw" ]] || targets+=(kissvdb_bench_hnsw)
 [[ -x "$sqlite" ]] || targets+=(kissvdb_bench_sqlite)
 [[ -x "$fts5" ]] || targets+=(kissvdb_bench_fts5)
+[[ -x "$redis_tx" ]] || targets+=(kissvdb_bench_redis_tx)
 if (( ${#targets[@]} )); then
   if [[ -f "$build_dir/CMakeCache.txt" ]]; then
     args=()
@@ -92,7 +97,7 @@ fi
 [[ "$mode" == --full && -z "$out" ]] && out="$ROOT/docs/BENCHMARKS.md"
 # Absolute paths: the bench runs from bench/.
 binary="$(realpath -m "$binary")" hnsw="$(realpath -m "$hnsw")" sqlite="$(realpath -m "$sqlite")"
-fts5="$(realpath -m "$fts5")"
+fts5="$(realpath -m "$fts5")" redis_tx="$(realpath -m "$redis_tx")"
 sse="$(realpath -m "$sse")"
 [[ -n "$out" ]] && out="$(realpath -m "$out")"
 
@@ -104,4 +109,4 @@ done
 # only its standard library is used.
 cd "$ROOT/bench"
 exec /usr/bin/python3 -m kbench "$mode" --binary "$binary" --hnsw-baseline "$hnsw" --sqlite-baseline "$sqlite" \
-  --fts5-baseline "$fts5" --sse-fanout "$sse" ${out:+--out "$out"} "${passthru[@]}"
+  --fts5-baseline "$fts5" --redis-tx "$redis_tx" --sse-fanout "$sse" ${out:+--out "$out"} "${passthru[@]}"

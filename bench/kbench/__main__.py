@@ -14,7 +14,7 @@ import tempfile
 import time
 import traceback
 
-from . import report, rows_boot, rows_kv, rows_sse, rows_text, rows_vector
+from . import report, rows_boot, rows_kv, rows_sse, rows_text, rows_tx, rows_vector
 from .ctx import Ctx
 
 ROWS = {  # name -> (function, needs the shared daemon)
@@ -25,6 +25,7 @@ ROWS = {  # name -> (function, needs the shared daemon)
     "doc": (rows_kv.doc_put_get, True),
     "docfind": (rows_kv.doc_find, True),
     "events": (rows_kv.event_append, True),
+    "tx": (rows_tx.tx_rows, True),
     "sql": (rows_kv.sql_select, True),
     "text": (rows_text.text_rows, True),
     "sse": (rows_sse.sse_rows, False),
@@ -42,6 +43,7 @@ def main():
     ap.add_argument("--sqlite-baseline", required=True)
     ap.add_argument("--sse-fanout", default="")
     ap.add_argument("--fts5-baseline", default="")
+    ap.add_argument("--redis-tx", default="")
     ap.add_argument("--out", default="")
     ap.add_argument("--rows", default=",".join(ROWS))
     ap.add_argument("--seconds", type=float, default=0)
