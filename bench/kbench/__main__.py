@@ -14,7 +14,7 @@ import tempfile
 import time
 import traceback
 
-from . import report, rows_boot, rows_kv, rows_sse, rows_text, rows_tx, rows_vector
+from . import report, rows_boot, rows_kv, rows_sql, rows_sse, rows_text, rows_tx, rows_vector
 from .ctx import Ctx
 
 ROWS = {  # name -> (function, needs the shared daemon)
@@ -26,7 +26,7 @@ ROWS = {  # name -> (function, needs the shared daemon)
     "docfind": (rows_kv.doc_find, True),
     "events": (rows_kv.event_append, True),
     "tx": (rows_tx.tx_rows, True),
-    "sql": (rows_kv.sql_select, True),
+    "sql": (rows_sql.sql_rows, True),
     "text": (rows_text.text_rows, True),
     "sse": (rows_sse.sse_rows, False),
     "boot": (rows_boot.boot_rows, False),

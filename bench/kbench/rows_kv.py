@@ -1,9 +1,7 @@
 """Rows over HTTP request/response: KV GET, durable PUT, CAS, documents,
-event append, SQL point SELECT. Each compares KissVDB with a peer doing the
+event append. Each compares KissVDB with a peer doing the
 same work, interleaved A B A B, medians of the runs."""
 import json
-import os
-import subprocess
 
 from . import loadgen, procs
 from .ctx import VALUE_100
@@ -204,48 +202,3 @@ def event_append(ctx):
     peer = (lambda: rb.run(["XADD", "kb:stream", "*", "v", VALUE_100])) if rb else None
     _measure(ctx, row, kiss, peer)
     return [row]
-
-
-SQL_SELECT = "SELECT id, v FROM bench_kv WHERE id = ?"
-
-
-def sql_select(ctx):
-    n = ctx.p["sql_rows"]
-    ctx.say(f"SQL: loading {n} rows")
-    ctx.client.request("POST", "/v1/sql/exec",
-                       {"sql": "CREATE TABLE IF NOT EXISTS bench_kv(id INTEGER PRIMARY KEY, v TEXT)"})
-    ctx.client.request("POST", "/v1/sql/exec", {
-        "sql": "WITH RECURSIVE c(x) AS (SELECT 0 UNION ALL SELECT x + 1 FROM c WHERE x < ?) "
-               "INSERT OR REPLACE INTO bench_kv(id, v) SELECT x, ? FROM c", "params": [n - 1, VALUE_100]})
-    row = Row("SQL point SELECT", "req/s", peer_name="SQLite in-process, prepared statement, all cores",
-              min_ratio=0.5, note=f"`{SQL_SELECT}`, {n} rows, random id")
-    body = json.dumps({"sql": SQL_SELECT, "params": [0]}).replace("[0]", "[{i}]")
-    kiss = lambda: ctx.wrk_kiss(env={"KB_METHOD": "POST", "KB_PATH": "/v1/sql/query", "KB_BODY": body, "KB_N": n})
-    db = os.path.join(ctx.tmp, "sqlite-peer.db")
-
-    def in_process():
-        out = subprocess.run([ctx.args.sqlite_baseline, "--db", db, "--rows", str(n), "--seconds",
-                              str(ctx.p["seconds"])], capture_output=True, text=True, timeout=600)
-        if out.returncode != 0:
-            raise loadgen.LoadError(f"kissvdb_bench_sqlite: {out.stderr.strip()}")
-        r = json.loads(out.stdout)
-        return {"rate": r["qps"], "p50_us": 0, "p99_us": 0}
-
-    peer = in_process
-    if not os.path.exists(ctx.args.sqlite_baseline):
-        row.skipped = f"{ctx.args.sqlite_baseline} not built"
-        peer = None
-    _measure(ctx, row, kiss, peer)
-    row.note = row.note.replace(" (p50 0.00 ms, p99 0.00 ms)", "")
-
-    # Context: the same requests against the HTTP ceiling.
-    ceiling = Row("SQL point SELECT (vs the HTTP ceiling)", "req/s", peer_name="nginx, static body of the same size",
-                  note="context only: how much of the HTTP ceiling the SQL route reaches")
-    nginx = ctx.peer("nginx")
-    if nginx is None:
-        ceiling.skipped = ctx.missing["nginx"]
-    else:
-        nginx.put_file("sql", ctx.client.request("POST", "/v1/sql/query", {"sql": SQL_SELECT, "params": [1]})[1])
-    peer = (lambda: ctx.wrk_peer(nginx, env={"KB_PATH": "/sql"})) if nginx else None
-    _measure(ctx, ceiling, kiss, peer)
-    return [row, ceiling]

@@ -83,12 +83,14 @@ void RegisterRoutes(http::Router& router, const ApiContext& ctx) {
       {Verb::get, "/v1/admin/backups", "admin.backups.list", false, ListBackups},
       {Verb::get, "/v1/admin/backups/{name}", "admin.backups.download", false, DownloadBackup},
   };
-  // Handlers that may block for long (a SQLite write, its fsync or lock
-  // wait, up to the statement timeout; a snapshot's file copies) run on
-  // ctx.blocking, so that they never stall an I/O thread's other connections.
-  // sql.query moves there by itself when it is not quick (api/sql.cc), and
-  // so do exact and large batch vector searches (api/vector.cc).
-  static const std::set<std::string_view> kBlocking = {"sql.exec", "sql.transaction", "admin.snapshot"};
+  // Handlers that may block for long (a SQLite transaction, its fsync or
+  // lock wait, up to the statement timeout; a snapshot's file copies) run
+  // on ctx.blocking, so that they never stall an I/O thread's other
+  // connections. sql.query moves there by itself when it is not quick
+  // (api/sql.cc), and so do exact and large batch vector searches
+  // (api/vector.cc); sql.exec queues its statement for the SQL writer's
+  // group commit and answers from there (sql/sql_group_commit.cc).
+  static const std::set<std::string_view> kBlocking = {"sql.transaction", "admin.snapshot"};
   for (const Entry& e : kRoutes) {
     http::RouteInfo info;
     info.name = e.name;

@@ -77,9 +77,12 @@ void SqlExec(const ApiContext& ctx, Request& req, const Responder& res) {
   if (db == nullptr) return res.Error(NotEnabled());
   auto statement = ParseSingle(req);
   if (!statement.ok()) return res.Error(statement.status());
-  auto result = db->Exec(statement->sql, statement->params);
-  if (!result.ok()) return res.Error(result.status());
-  res.Send(http::Response::Ok(sql::ExecResultJson(*result)));
+  // Queued for the SQL writer, which commits concurrent statements as one
+  // group (one fsync); the answer is sent from there.
+  db->Submit(std::move(statement.value()), [res](Result<sql::ExecResult> result) {
+    if (!result.ok()) return res.Error(result.status());
+    res.Send(http::Response::Ok(sql::ExecResultJson(*result)));
+  });
 }
 
 void SqlTransaction(const ApiContext& ctx, Request& req, const Responder& res) {

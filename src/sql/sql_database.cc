@@ -164,6 +164,7 @@ Json ExecResultJson(const ExecResult& result) {
 SqlDatabase::SqlDatabase(SqlOptions options) : options_(std::move(options)) {}
 
 SqlDatabase::~SqlDatabase() {
+  StopWriter();
   readers_.reset();  // readers first, so the writer's close can checkpoint
   writer_.reset();
 }
@@ -186,6 +187,7 @@ Result<std::unique_ptr<SqlDatabase>> SqlDatabase::Open(SqlOptions options) {
     }
     db->readers_ = std::make_unique<ReadPool>(std::move(readers));
   }
+  db->writer_thread_ = std::thread([raw = db.get()] { raw->WriterLoop(); });
   return db;
 }
 
@@ -249,16 +251,6 @@ Result<ExecResult> SqlDatabase::ExecLocked(std::string_view sql, const Json& par
   bool schema_changed = ddl ? conn.SchemaVersion() != schema_before : stmt->schema_change();
   *changed = after != before || schema_changed;
   if (*changed) tables->insert(tables->end(), stmt->tables().begin(), stmt->tables().end());
-  return result;
-}
-
-Result<ExecResult> SqlDatabase::Exec(std::string_view sql, const Json& params) {
-  std::lock_guard<std::mutex> lock(write_mu_);
-  std::vector<std::string> tables;
-  bool changed = false;
-  auto result = ExecLocked(sql, params, &tables, &changed);
-  if (writer_->in_transaction()) writer_->Control("ROLLBACK");  // cannot happen: the authorizer refuses BEGIN
-  if (result.ok() && changed) NotifyChange(tables, result->rows_affected, "exec");
   return result;
 }
 

@@ -8,6 +8,11 @@
 //   - Exec runs one statement and Transaction runs several atomically
 //     (BEGIN IMMEDIATE ... COMMIT), both on the write connection under one
 //     mutex: writes are serialized, in commit order.
+//   - Submit queues one statement for the writer thread, which commits
+//     every statement queued meanwhile as one group: one SQLite transaction
+//     with a savepoint per statement (a failing statement is undone alone)
+//     and one COMMIT, so concurrent writers share one fsync (group commit,
+//     as the event log does; sql_group_commit.cc). Exec is Submit + wait.
 // Every statement is prepared, parameters are bound (never interpolated),
 // and each connection keeps a small LRU cache of prepared statements.
 //
@@ -37,6 +42,7 @@
 #pragma once
 
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -44,6 +50,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "kissvdb/config.h"
@@ -129,7 +136,13 @@ class SqlDatabase {
 
   // Runs one statement that may write. A read-only statement that returns
   // rows (SELECT) is refused: use Query. Rows from RETURNING are discarded.
+  // Returns once the statement is committed (and, with synchronous=FULL,
+  // fsynced), possibly in one group with other writers' statements.
   Result<ExecResult> Exec(std::string_view sql, const Json& params);
+
+  // Exec without waiting: `done` runs on the writer thread once the
+  // statement's group is committed (or it failed). It must be quick.
+  void Submit(SqlStatement statement, std::function<void(Result<ExecResult>)> done);
 
   // Runs the statements in order inside BEGIN IMMEDIATE ... COMMIT. On the
   // first failure everything is rolled back and the error message starts
@@ -153,7 +166,22 @@ class SqlDatabase {
                                 bool* changed);
   void NotifyChange(const std::vector<std::string>& tables, int64_t rows, const char* statement);
 
+  // Group commit (sql_group_commit.cc).
+  struct Pending {
+    SqlStatement statement;
+    std::function<void(Result<ExecResult>)> done;
+  };
+  void WriterLoop();
+  // Runs the group on the write connection and completes each statement.
+  void CommitGroup(std::vector<Pending>& group);
+  void StopWriter();
+
   SqlOptions options_;
+  std::mutex queue_mu_;
+  std::condition_variable queue_cv_;
+  std::vector<Pending> queue_;  // guarded by queue_mu_
+  bool stopping_ = false;       // guarded by queue_mu_
+  std::thread writer_thread_;
   std::mutex write_mu_;  // serializes everything on writer_
   std::unique_ptr<Connection> writer_;
   std::unique_ptr<ReadPool> readers_;

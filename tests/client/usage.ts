@@ -98,32 +98,21 @@ async function events(): Promise<void> {
 }
 
 async function transactions(): Promise<void> {
-  const tx = await api.POST("/v1/tx", {
-    body: {
-      checks: [{ state: "client:tx", revision: 0 }],
-      ops: [
-        { state_put: { key: "client:tx", value: { n: 1 } } },
-        { doc_put: { collection: "client_tx", id: "t1", doc: { title: "tx" } } },
-        { event_append: { type: "client.tx", data: { n: 1 } } },
-      ],
-      idempotency_key: "client-tx-1",
-    },
-  });
+  const body = {
+    checks: [{ state: "client:tx", revision: 0 }],
+    ops: [
+      { state_put: { key: "client:tx", value: { n: 1 } } },
+      { doc_put: { collection: "client_tx", id: "t1", doc: { title: "tx" } } },
+      { event_append: { type: "client.tx", data: { n: 1 } } },
+    ],
+    idempotency_key: "client-tx-1",
+  };
+  const tx = await api.POST("/v1/tx", { body });
   const first = tx.data?.offset_first ?? 0;
   expect("tx commits every op as one unit",
     tx.data?.succeeded === true && tx.data.results.length === 3 && tx.data.tx === first && tx.data.replayed === false,
     tx.error);
-  const again = await api.POST("/v1/tx", {
-    body: {
-      checks: [{ state: "client:tx", revision: 0 }],
-      ops: [
-        { state_put: { key: "client:tx", value: { n: 1 } } },
-        { doc_put: { collection: "client_tx", id: "t1", doc: { title: "tx" } } },
-        { event_append: { type: "client.tx", data: { n: 1 } } },
-      ],
-      idempotency_key: "client-tx-1",
-    },
-  });
+  const again = await api.POST("/v1/tx", { body });
   expect("tx retry with the same idempotency_key is replayed", again.data?.replayed === true, again.error);
   const failed = await api.POST("/v1/tx", {
     body: { checks: [{ state: "client:tx", revision: 0 }], ops: [{ state_delete: { key: "client:tx" } }] },
