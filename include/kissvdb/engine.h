@@ -63,6 +63,23 @@ struct StatePutResult {
   uint64_t expires_at_ms = 0;
 };
 
+// One version of a key (docs/history.md): a put, or a deletion (explicit
+// or a TTL expiry), by the offset of its event.
+struct StateVersion {
+  uint64_t offset = 0;
+  uint64_t ts_ms = 0;
+  uint64_t revision = 0;       // 0 for a deletion
+  uint64_t expires_at_ms = 0;  // 0 = no TTL
+  bool deleted = false;
+  std::string reason;          // deletions: "explicit" or "ttl"
+  std::string value_json;      // puts: the value, serialized
+};
+
+struct StateHistoryPage {
+  std::vector<StateVersion> versions;  // newest first
+  uint64_t next_before = 0;            // 0 = no older versions
+};
+
 // One item of a batch: its own result or its own error.
 using StateBatchResult = std::vector<Result<StatePutResult>>;
 
@@ -279,6 +296,18 @@ class Engine {
   virtual Result<StateItem> GetState(const std::string& key) const = 0;
   virtual Result<std::vector<StateItem>> ListState(const std::string& prefix, const std::string& after,
                                                    uint32_t limit) const = 0;
+
+  // ---- History (docs/history.md) ----
+  // The key as a read right after the event at offset `at` was applied saw
+  // it (a TTL judged at that event's time). InvalidArgument past the last
+  // applied offset; Gone below the history's horizon (HistoryHorizon());
+  // NotFound when the key was absent then.
+  virtual Result<StateItem> GetStateAt(const std::string& key, uint64_t at) const = 0;
+  // Versions with offset < before (0 = all), newest first, at most limit.
+  virtual Result<StateHistoryPage> GetStateHistory(const std::string& key, uint64_t before,
+                                                   uint32_t limit) const = 0;
+  // The oldest offset whose versions are all kept.
+  virtual Result<uint64_t> HistoryHorizon() const = 0;
 
   // ---- Vectors ----
   // With `text`, the collection is created with a text index on its meta.

@@ -43,6 +43,7 @@ using http::Responder;
 // state.cc
 void ListState(const ApiContext& ctx, Request& req, const Responder& res);
 void GetState(const ApiContext& ctx, Request& req, const Responder& res);
+void GetStateHistory(const ApiContext& ctx, Request& req, const Responder& res);
 void PutState(const ApiContext& ctx, Request& req, const Responder& res);
 void DeleteState(const ApiContext& ctx, Request& req, const Responder& res);
 void BatchPutState(const ApiContext& ctx, Request& req, const Responder& res);

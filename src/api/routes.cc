@@ -31,6 +31,7 @@ void RegisterRoutes(http::Router& router, const ApiContext& ctx) {
       {Verb::get, "/v1/state", "state.list", false, ListState},
       {Verb::post, "/v1/state/batch_put", "state.batch_put", true, BatchPutState},
       {Verb::get, "/v1/state/{key}", "state.get", false, GetState},
+      {Verb::get, "/v1/state/{key}/history", "state.history", false, GetStateHistory},
       {Verb::put, "/v1/state/{key}", "state.put", true, PutState},
       {Verb::delete_, "/v1/state/{key}", "state.delete", true, DeleteState},
       // Documents ("find" beats {id} for POST: literal segments win)

@@ -29,6 +29,9 @@ class EngineImpl final : public Engine {
   void DeleteState(std::string key, Callback<bool> done) override;
   void BatchPutState(std::vector<StatePut> puts, bool atomic, Callback<StateBatchResult> done) override;
   Result<StateItem> GetState(const std::string& key) const override;
+  Result<StateItem> GetStateAt(const std::string& key, uint64_t at) const override;
+  Result<StateHistoryPage> GetStateHistory(const std::string& key, uint64_t before, uint32_t limit) const override;
+  Result<uint64_t> HistoryHorizon() const override;
   Result<std::vector<StateItem>> ListState(const std::string& prefix, const std::string& after,
                                            uint32_t limit) const override;
 

@@ -27,12 +27,21 @@ Result<std::unique_ptr<Materializer>> Materializer::Open(kv::LmdbEnv& env) {
   if (!text_defs.ok()) return text_defs.status();
   auto tx_keys = kv::TxKeyStore::Open(*txn);
   if (!tx_keys.ok()) return tx_keys.status();
+  uint64_t applied = 0;
+  {
+    auto raw = txn->Get(*meta, kAppliedOffsetKey);
+    if (!raw.ok()) return raw.status();
+    if (raw->has_value() && (*raw)->size() == 8) applied = kv::GetU64LE((*raw)->data());
+  }
+  auto history = kv::StateHistory::Open(*txn, applied);
+  if (!history.ok()) return history.status();
   KISSVDB_RETURN_IF_ERROR(txn->Commit());
   auto m = std::unique_ptr<Materializer>(new Materializer(env, *state, *meta));
   m->docs_ = *docs;
   m->auth_keys_ = *keys;
   m->text_defs_ = *text_defs;
   m->tx_keys_ = *tx_keys;
+  m->state_history_ = *history;
   return m;
 }
 
@@ -43,15 +52,22 @@ Status Materializer::ApplyToTxn(kv::Txn& txn, const Event& event) {
   if (kv::TxKeyStore::Handles(event.type)) return tx_keys_->ApplyEvent(txn, event, tx_window_ms_);
   const Json& d = event.data;
   try {
+    // The state and its history (every version, by offset) change together.
     if (event.type == event_type::kStateUpdated) {
       uint64_t expires = d.contains("expires_at_ms") && d["expires_at_ms"].is_number()
                              ? d["expires_at_ms"].get<uint64_t>()
                              : 0;
-      return state_.ApplyPut(txn, d.at("key").get_ref<const std::string&>(), d.at("revision").get<uint64_t>(),
-                             expires, d.at("value").dump());
+      const std::string& key = d.at("key").get_ref<const std::string&>();
+      const uint64_t revision = d.at("revision").get<uint64_t>();
+      const std::string value = d.at("value").dump();
+      KISSVDB_RETURN_IF_ERROR(state_history_->ApplyPut(txn, key, event.offset, event.ts_ms, revision, expires, value));
+      return state_.ApplyPut(txn, key, revision, expires, value);
     }
     if (event.type == event_type::kStateDeleted) {
-      return state_.ApplyDelete(txn, d.at("key").get_ref<const std::string&>());
+      const std::string& key = d.at("key").get_ref<const std::string&>();
+      const bool expired = d.contains("reason") && d["reason"] == "ttl";
+      KISSVDB_RETURN_IF_ERROR(state_history_->ApplyDelete(txn, key, event.offset, event.ts_ms, expired));
+      return state_.ApplyDelete(txn, key);
     }
   } catch (const Json::exception& e) {
     return Status::Corruption("event " + std::to_string(event.offset) + " (" + event.type +

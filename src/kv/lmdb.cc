@@ -116,6 +116,8 @@ bool Cursor::Step(MDB_cursor_op op, std::string_view key) {
 bool Cursor::Seek(std::string_view key) { return Step(MDB_SET_RANGE, key); }
 bool Cursor::First() { return Step(MDB_FIRST); }
 bool Cursor::Next() { return Step(MDB_NEXT); }
+bool Cursor::Last() { return Step(MDB_LAST); }
+bool Cursor::Prev() { return Step(MDB_PREV); }
 
 void PutU64LE(std::string* out, uint64_t v) {
   char b[8];

@@ -88,7 +88,9 @@ class Cursor {
   // Positions at the first key >= `key`; false at the end.
   bool Seek(std::string_view key);
   bool First();
+  bool Last();
   bool Next();
+  bool Prev();
   std::string_view key() const { return FromVal(key_); }
   std::string_view value() const { return FromVal(value_); }
 

@@ -84,6 +84,11 @@ async function state(): Promise<void> {
   expect("state batch_put", batch.data?.results.length === 2, batch.error);
   const list = await api.GET("/v1/state", { params: { query: { prefix: "client:", limit: 5000 } } });
   expect("state list (limit above the maximum is clamped)", list.data?.length === 3, list.error);
+  const history = await api.GET("/v1/state/{key}/history", { params: { path: { key: "client:a" }, query: { limit: 10 } } });
+  const newest = history.data?.versions[0];
+  expect("state history lists versions newest first", newest !== undefined && newest.deleted === false, history.error);
+  const past = await api.GET("/v1/state/{key}", { params: { path: { key: "client:a" }, query: { at: newest?.offset ?? 0 } } });
+  expect("state get at a past offset", past.data?.key === "client:a", past.error);
   const missing = await api.GET("/v1/state/{key}", { params: { path: { key: "client:none" } } });
   expect("state get of a missing key is 404 not_found", missing.error?.error === "not_found", missing.error);
   const del = await api.DELETE("/v1/state/{key}", { params: { path: { key: "client:b" } } });

@@ -1,0 +1,125 @@
+#include "kv/state_history.h"
+
+namespace kissvdb::kv {
+
+namespace {
+
+constexpr std::string_view kHorizonKey("\xff\xff" "horizon", 9);
+constexpr size_t kHeader = 25;  // ts, revision, expires_at, kind
+enum Kind : uint8_t { kPut = 0, kDeleted = 1, kExpired = 2 };
+
+// escape(key) 00 01: every version key of `key` starts with this.
+std::string KeyPrefix(std::string_view key) {
+  std::string out;
+  out.reserve(key.size() + 10);
+  for (char c : key) {
+    out.push_back(c);
+    if (c == '\0') out.push_back('\xff');
+  }
+  out.push_back('\0');
+  out.push_back('\x01');
+  return out;
+}
+
+std::string VersionKey(std::string_view key, uint64_t offset) {
+  std::string out = KeyPrefix(key);
+  PutU64BE(&out, offset);
+  return out;
+}
+
+uint64_t U64BE(std::string_view s) {
+  uint64_t v = 0;
+  for (size_t i = 0; i < 8; ++i) v = (v << 8) | static_cast<unsigned char>(s[i]);
+  return v;
+}
+
+Result<StateVersion> Decode(std::string_view version_key, std::string_view raw) {
+  if (raw.size() < kHeader || version_key.size() < 8) return Status::Corruption("state_history: short record");
+  StateVersion v;
+  v.offset = U64BE(version_key.substr(version_key.size() - 8));
+  v.ts_ms = GetU64LE(raw.data());
+  v.revision = GetU64LE(raw.data() + 8);
+  v.expires_at_ms = GetU64LE(raw.data() + 16);
+  const uint8_t kind = static_cast<uint8_t>(raw[24]);
+  v.deleted = kind != kPut;
+  if (v.deleted) v.reason = kind == kExpired ? "ttl" : "explicit";
+  v.value_json.assign(raw.substr(kHeader));
+  return v;
+}
+
+Status Put(Txn& txn, MDB_dbi dbi, std::string_view key, uint64_t offset, uint64_t ts_ms, uint64_t revision,
+           uint64_t expires_at_ms, Kind kind, std::string_view value_json) {
+  std::string raw;
+  raw.reserve(kHeader + value_json.size());
+  PutU64LE(&raw, ts_ms);
+  PutU64LE(&raw, revision);
+  PutU64LE(&raw, expires_at_ms);
+  raw.push_back(static_cast<char>(kind));
+  raw.append(value_json);
+  return txn.Put(dbi, VersionKey(key, offset), raw);
+}
+
+}  // namespace
+
+Result<StateHistory> StateHistory::Open(Txn& txn, uint64_t applied_offset) {
+  auto dbi = txn.OpenDb("state_history", MDB_CREATE);
+  if (!dbi.ok()) return dbi.status();
+  auto horizon = txn.Get(*dbi, kHorizonKey);
+  if (!horizon.ok()) return horizon.status();
+  if (!horizon->has_value()) {
+    std::string raw;
+    PutU64LE(&raw, applied_offset + 1);
+    KISSVDB_RETURN_IF_ERROR(txn.Put(*dbi, kHorizonKey, raw));
+  }
+  return StateHistory(*dbi);
+}
+
+Status StateHistory::ApplyPut(Txn& txn, std::string_view key, uint64_t offset, uint64_t ts_ms, uint64_t revision,
+                              uint64_t expires_at_ms, std::string_view value_json) const {
+  return Put(txn, dbi_, key, offset, ts_ms, revision, expires_at_ms, kPut, value_json);
+}
+
+Status StateHistory::ApplyDelete(Txn& txn, std::string_view key, uint64_t offset, uint64_t ts_ms,
+                                 bool expired) const {
+  return Put(txn, dbi_, key, offset, ts_ms, 0, 0, expired ? kExpired : kDeleted, "");
+}
+
+Result<uint64_t> StateHistory::Horizon(const Txn& txn) const {
+  auto raw = txn.Get(dbi_, kHorizonKey);
+  if (!raw.ok()) return raw.status();
+  if (!raw->has_value() || (*raw)->size() != 8) return Status::Corruption("state_history: no horizon");
+  return GetU64LE((*raw)->data());
+}
+
+Result<std::optional<StateVersion>> StateHistory::At(const Txn& txn, std::string_view key, uint64_t at) const {
+  const std::string prefix = KeyPrefix(key);
+  auto cursor = Cursor::Open(txn, dbi_);
+  if (!cursor.ok()) return cursor.status();
+  // The first version after `at` (or anything after the key), then one back.
+  const bool found = at == UINT64_MAX ? false : cursor->Seek(VersionKey(key, at + 1));
+  const bool valid = found ? cursor->Prev() : cursor->Last();
+  if (!valid || cursor->key().size() != prefix.size() + 8 || cursor->key().substr(0, prefix.size()) != prefix) {
+    return std::optional<StateVersion>();
+  }
+  auto v = Decode(cursor->key(), cursor->value());
+  if (!v.ok()) return v.status();
+  return std::optional<StateVersion>(std::move(*v));
+}
+
+Status StateHistory::Versions(const Txn& txn, std::string_view key, uint64_t before, uint32_t limit,
+                              std::vector<StateVersion>* out) const {
+  const std::string prefix = KeyPrefix(key);
+  auto cursor = Cursor::Open(txn, dbi_);
+  if (!cursor.ok()) return cursor.status();
+  const bool found = cursor->Seek(VersionKey(key, before));
+  bool valid = found ? cursor->Prev() : cursor->Last();
+  for (; valid && out->size() < limit; valid = cursor->Prev()) {
+    if (cursor->key().size() != prefix.size() + 8 || cursor->key().substr(0, prefix.size()) != prefix) break;
+    auto v = Decode(cursor->key(), cursor->value());
+    if (!v.ok()) return v.status();
+    out->push_back(std::move(*v));
+  }
+  return Status::OK();
+}
+
+}  // namespace kissvdb::kv

@@ -1,0 +1,175 @@
+// Reads of the past (docs/history.md) against a real server: GET
+// /v1/state/{key}?at= at every offset equals a model replayed from the log
+// (puts, CAS, deletes, TTL expiries judged at each event's time), the
+// history route pages every version newest first, and both survive kill -9.
+#include <gtest/gtest.h>
+
+#include <map>
+#include <optional>
+#include <random>
+#include <set>
+#include <thread>
+
+#include "test_client.h"
+
+namespace kissvdb::testing {
+namespace {
+
+using nlohmann::json;
+
+std::vector<json> AllEvents(HttpClient& c) {
+  std::vector<json> out;
+  uint64_t since = 0;
+  for (;;) {
+    HttpResponse r = c.Get("/v1/log?since=" + std::to_string(since) + "&limit=1000");
+    EXPECT_EQ(r.status, 200) << r.body;
+    if (r.status != 200 || r.json["events"].empty()) break;
+    for (const json& e : r.json["events"]) out.push_back(e);
+    since = r.json["next_since"].get<uint64_t>();
+  }
+  return out;
+}
+
+struct Value {
+  json value;
+  uint64_t revision = 0;
+  uint64_t expires_at_ms = 0;
+};
+
+class HistoryTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(server_.Start()) << server_.output();
+    c_ = server_.Client();
+  }
+
+  // Random puts (some with a short TTL, some CAS), deletes and pauses that
+  // let TTLs run out and the sweeper log their expiry.
+  void RandomWrites(int n, uint32_t seed) {
+    std::mt19937 rng(seed);
+    for (int i = 0; i < n; ++i) {
+      const std::string key = "h" + std::to_string(rng() % 6);
+      switch (rng() % 6) {
+        case 0:
+          c_->Delete("/v1/state/" + key);
+          break;
+        case 1:
+          ASSERT_EQ(c_->Put("/v1/state/" + key, json{{"value", i}, {"ttl_ms", 20 + rng() % 100}}).status, 200);
+          break;
+        case 2: {
+          HttpResponse cur = c_->Get("/v1/state/" + key);
+          const uint64_t rev = cur.status == 200 ? cur.json["revision"].get<uint64_t>() : 0;
+          ASSERT_EQ(c_->Put("/v1/state/" + key, json{{"value", {{"cas", i}}}, {"if_revision", rev}}).status, 200);
+          break;
+        }
+        default:
+          ASSERT_EQ(c_->Put("/v1/state/" + key, json{{"value", "v" + std::to_string(i)}}).status, 200);
+      }
+      if (rng() % 25 == 0) std::this_thread::sleep_for(std::chrono::milliseconds(60 + rng() % 100));
+    }
+  }
+
+  // Every key at every offset, against the model replayed from the log.
+  void CheckEveryOffset() {
+    std::vector<json> events = AllEvents(*c_);
+    ASSERT_FALSE(events.empty());
+    std::map<std::string, Value> model;
+    std::set<std::string> keys;
+    for (const json& e : events) {
+      if (e["type"] == "state_updated" || e["type"] == "state_deleted") keys.insert(e["data"]["key"]);
+    }
+    size_t checked = 0;
+    for (const json& e : events) {
+      const uint64_t offset = e["offset"].get<uint64_t>();
+      const uint64_t ts = e["ts_ms"].get<uint64_t>();
+      const json& d = e["data"];
+      if (e["type"] == "state_updated") {
+        model[d["key"]] = Value{d["value"], d["revision"].get<uint64_t>(),
+                                d["expires_at_ms"].is_null() ? 0 : d["expires_at_ms"].get<uint64_t>()};
+      } else if (e["type"] == "state_deleted") {
+        model.erase(d["key"].get<std::string>());
+      }
+      for (const std::string& key : keys) {
+        HttpResponse r = c_->Get("/v1/state/" + key + "?at=" + std::to_string(offset));
+        auto it = model.find(key);
+        const bool live = it != model.end() && !(it->second.expires_at_ms && it->second.expires_at_ms <= ts);
+        if (!live) {
+          ASSERT_EQ(r.status, 404) << key << " at " << offset << ": " << r.body;
+        } else {
+          ASSERT_EQ(r.status, 200) << key << " at " << offset << ": " << r.body;
+          EXPECT_EQ(r.json["value"], it->second.value) << key << " at " << offset;
+          EXPECT_EQ(r.json["revision"], it->second.revision) << key << " at " << offset;
+          EXPECT_EQ(r.header("kissvdb-offset"), std::to_string(offset));
+        }
+        ++checked;
+      }
+    }
+    EXPECT_GT(checked, 500u);
+  }
+
+  TestServer server_;
+  std::unique_ptr<HttpClient> c_;
+};
+
+TEST_F(HistoryTest, ReadsAtEveryOffsetEqualAModelOfTheLog) {
+  RandomWrites(250, 7);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // the sweeper logs the last expiries
+  CheckEveryOffset();
+  // The same after kill -9: the history is derived with the state.
+  server_.Kill();
+  ASSERT_TRUE(server_.Start()) << server_.output();
+  c_ = server_.Client();
+  CheckEveryOffset();
+}
+
+TEST_F(HistoryTest, HistoryPagesEveryVersionNewestFirst) {
+  ASSERT_EQ(c_->Put("/v1/state/k", json{{"value", 1}}).status, 200);
+  ASSERT_EQ(c_->Put("/v1/state/other", json{{"value", "x"}}).status, 200);
+  ASSERT_EQ(c_->Put("/v1/state/k", json{{"value", 2}}).status, 200);
+  ASSERT_EQ(c_->Delete("/v1/state/k").status, 200);
+  ASSERT_EQ(c_->Put("/v1/state/k", json{{"value", {{"n", 3}}}}).status, 200);
+  std::vector<json> versions;
+  std::string before;
+  for (int page = 0; page < 10; ++page) {
+    HttpResponse r = c_->Get("/v1/state/k/history?limit=2" + before);
+    ASSERT_EQ(r.status, 200) << r.body;
+    for (const json& v : r.json["versions"]) versions.push_back(v);
+    if (r.json["next_before"].is_null()) break;
+    before = "&before=" + std::to_string(r.json["next_before"].get<uint64_t>());
+  }
+  ASSERT_EQ(versions.size(), 4u);
+  EXPECT_EQ(versions[0]["value"], json({{"n", 3}}));
+  EXPECT_EQ(versions[0]["revision"], 1);
+  EXPECT_EQ(versions[1]["deleted"], true);
+  EXPECT_EQ(versions[1]["reason"], "explicit");
+  EXPECT_TRUE(versions[1]["value"].is_null());
+  EXPECT_EQ(versions[2]["value"], 2);
+  EXPECT_EQ(versions[2]["revision"], 2);
+  EXPECT_EQ(versions[3]["value"], 1);
+  for (size_t i = 1; i < versions.size(); ++i) {
+    EXPECT_LT(versions[i]["offset"].get<uint64_t>(), versions[i - 1]["offset"].get<uint64_t>());
+  }
+  // A key never written has no versions; a key with a byte 0 keeps its own.
+  EXPECT_EQ(c_->Get("/v1/state/none/history").json["versions"].size(), 0u);
+  ASSERT_EQ(c_->Put("/v1/state/a%00b", json{{"value", 1}}).status, 200);
+  ASSERT_EQ(c_->Put("/v1/state/a", json{{"value", 2}}).status, 200);
+  EXPECT_EQ(c_->Get("/v1/state/a%00b/history").json["versions"].size(), 1u);
+  EXPECT_EQ(c_->Get("/v1/state/a/history").json["versions"].size(), 1u);
+}
+
+TEST_F(HistoryTest, OffsetsOutsideTheHistoryAreClearErrors) {
+  ASSERT_EQ(c_->Put("/v1/state/k", json{{"value", 1}}).status, 200);
+  const uint64_t last = c_->Get("/v1/log?since=0&limit=1").json["last_offset"].get<uint64_t>();
+  HttpResponse past_end = c_->Get("/v1/state/k?at=" + std::to_string(last + 1));
+  EXPECT_EQ(past_end.status, 400) << past_end.body;
+  EXPECT_EQ(c_->Get("/v1/state/k?at=" + std::to_string(last)).status, 200);
+  HttpResponse before_all = c_->Get("/v1/state/k?at=0");
+  EXPECT_EQ(before_all.status, 410) << before_all.body;
+  EXPECT_EQ(before_all.json["error"], "compacted");
+  EXPECT_EQ(before_all.json["oldest_offset"], 1);
+  EXPECT_EQ(c_->Get("/v1/state/k?at=x").status, 400);
+  EXPECT_EQ(c_->Get("/v1/state/k/history?before=-1").status, 400);
+}
+
+}  // namespace
+}  // namespace kissvdb::testing
