@@ -220,8 +220,9 @@ Result<std::vector<TxOp>> ParseOps(const Json& list, const char* name, const Lim
 
 Result<TxRequest> ParseTx(const Json& body, const Limits& limits, size_t hint) {
   static const char* kFields[] = {"checks", "ops", "on_failure", "idempotency_key"};
-  for (const auto& [name, _] : body.items()) {
-    if (std::find_if(std::begin(kFields), std::end(kFields), [&](const char* f) { return name == f; }) ==
+  for (auto it = body.begin(); it != body.end(); ++it) {
+    const std::string& name = it.key();
+    if (std::find_if(std::begin(kFields), std::end(kFields), [&name](const char* f) { return name == f; }) ==
         std::end(kFields)) {
       return Status::InvalidArgument("unknown field \"" + name + "\" (checks, ops, on_failure, idempotency_key)");
     }
