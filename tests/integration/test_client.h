@@ -24,6 +24,8 @@
 #include <string>
 #include <vector>
 
+#include <gtest/gtest.h>
+
 #include "http_client.h"
 #include "test_dir.h"
 
@@ -87,5 +89,20 @@ class TestServer {
   pid_t pid_ = -1;
   uint16_t port_ = 0;
 };
+
+// Every event of the server's log, oldest first, read through /v1/log
+// pages (a failed page is a test failure).
+inline std::vector<nlohmann::json> AllEvents(HttpClient& c) {
+  std::vector<nlohmann::json> out;
+  uint64_t since = 0;
+  for (;;) {
+    HttpResponse r = c.Get("/v1/log?since=" + std::to_string(since) + "&limit=1000");
+    EXPECT_EQ(r.status, 200) << r.body;
+    if (r.status != 200 || r.json["events"].empty()) break;
+    for (const nlohmann::json& e : r.json["events"]) out.push_back(e);
+    since = r.json["next_since"].get<uint64_t>();
+  }
+  return out;
+}
 
 }  // namespace kissvdb::testing

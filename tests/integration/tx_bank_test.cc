@@ -121,15 +121,7 @@ class TxBankTest : public ::testing::Test {
     auto c = server_.Client();
     std::map<std::string, int64_t> balances;
     std::map<std::string, int> transfer_events;
-    std::vector<json> events;
-    uint64_t since = 0;
-    for (;;) {
-      HttpResponse r = c->Get("/v1/log?since=" + std::to_string(since) + "&limit=1000");
-      ASSERT_EQ(r.status, 200) << r.body;
-      if (r.json["events"].empty()) break;
-      for (json& e : r.json["events"]) events.push_back(std::move(e));
-      since = r.json["next_since"].get<uint64_t>();
-    }
+    std::vector<json> events = AllEvents(*c);
     size_t boundaries = 0;
     for (size_t i = 0; i < events.size(); ++i) {
       const json& e = events[i];

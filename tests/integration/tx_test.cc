@@ -23,19 +23,6 @@ using nlohmann::json;
 json LastOffset(HttpClient& c) { return c.Get("/v1/log?since=0&limit=1").json["last_offset"]; }
 
 // Every event of the log, oldest first.
-std::vector<json> AllEvents(HttpClient& c) {
-  std::vector<json> out;
-  uint64_t since = 0;
-  for (;;) {
-    HttpResponse r = c.Get("/v1/log?since=" + std::to_string(since) + "&limit=1000");
-    EXPECT_EQ(r.status, 200) << r.body;
-    if (r.status != 200 || r.json["events"].empty()) break;
-    for (const json& e : r.json["events"]) out.push_back(e);
-    since = r.json["next_since"].get<uint64_t>();
-  }
-  return out;
-}
-
 class TxTest : public ::testing::Test {
  protected:
   void SetUp() override {
