@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -29,11 +30,29 @@ struct Event {
   // `tx_more` is set on every event of such a unit but its last.
   uint64_t tx = 0;
   bool tx_more = false;
+  // A vector record's vector (vector_added/upserted/updated), kept out of
+  // `data` so that it is logged as float32 bytes (docs/wal-format.md,
+  // version 3) and never goes through JSON on the write path. Clients see
+  // it as `data.vector` (util/event_json.h). Empty for every other event.
+  std::vector<float> floats;
+
+  // `data` as clients see it: with "vector" (as JSON doubles) when the
+  // event carries floats.
+  Json ClientData() const {
+    if (floats.empty() || !data.is_object()) return data;
+    Json d = data;
+    Json v = Json::array();
+    v.get_ref<Json::array_t&>().reserve(floats.size());
+    for (float f : floats) v.push_back(static_cast<double>(f));
+    d["vector"] = std::move(v);
+    return d;
+  }
 
   // {"offset","ts_ms","type","data"} plus "tx" for an event of a unit of
-  // several: the wire form used by SSE and /v1/events.
+  // several, as a tree (util/event_json.h writes the same object as text,
+  // with vectors in their shortest float form).
   Json ToJson() const {
-    Json j{{"offset", offset}, {"ts_ms", ts_ms}, {"type", type}, {"data", data}};
+    Json j{{"offset", offset}, {"ts_ms", ts_ms}, {"type", type}, {"data", ClientData()}};
     if (tx != 0) j["tx"] = tx;
     return j;
   }
@@ -70,6 +89,10 @@ inline constexpr const char* kAuthKeyRevoked = "_sys.auth_key_revoked";  // {id,
 // {idempotency_key, fingerprint, result}.
 inline constexpr const char* kTxCommitted = "_sys.tx_committed";
 inline bool IsSystem(std::string_view type) { return type.substr(0, kSystemPrefix.size()) == kSystemPrefix; }
+// The events whose vector travels in Event::floats.
+inline bool CarriesVector(std::string_view type) {
+  return type == kVectorAdded || type == kVectorUpserted || type == kVectorUpdated;
+}
 }  // namespace event_type
 
 // The form of an event a client may see: system events keep their offset

@@ -3,6 +3,7 @@
 
 #include "api/api.h"
 #include "api/json_args.h"
+#include "util/event_json.h"
 
 namespace kissvdb::api {
 
@@ -31,13 +32,17 @@ void ReadLog(const ApiContext& ctx, Request& req, const Responder& res) {
   uint32_t n = static_cast<uint32_t>(std::min<uint64_t>(*limit, ctx.config->limits.max_list_limit));
   auto page = ctx.engine->ReadEvents(*since, n);
   if (!page.ok()) return res.Error(page.status());
-  Json events = Json::array();
-  for (const auto& ev : page->events) events.push_back(ev.ToJson());
-  uint64_t next = page->events.empty() ? *since : page->events.back().offset;
-  res.Send(http::Response::Ok(Json{{"events", std::move(events)},
-                                   {"first_offset", page->first_offset},
-                                   {"last_offset", page->last_offset},
-                                   {"next_since", next}}));
+  // Written as text: vectors keep their shortest float form (event_json.h).
+  std::string body = "{\"events\":[";
+  for (size_t i = 0; i < page->events.size(); ++i) {
+    if (i > 0) body.push_back(',');
+    AppendEventJson(page->events[i], &body);
+  }
+  const uint64_t next = page->events.empty() ? *since : page->events.back().offset;
+  body.append("],\"first_offset\":").append(std::to_string(page->first_offset));
+  body.append(",\"last_offset\":").append(std::to_string(page->last_offset));
+  body.append(",\"next_since\":").append(std::to_string(next)).push_back('}');
+  res.Send(http::Response::Text(200, std::move(body), "application/json"));
 }
 
 }  // namespace kissvdb::api

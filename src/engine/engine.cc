@@ -129,7 +129,10 @@ uint64_t EngineImpl::CheckpointOffset() const {
 Status EngineImpl::OpenVectors(uint64_t* replay_from) {
   vector::VectorStore::Options options;
   options.quarantine_corrupt = true;  // rebuilt from the log below, if it still covers them
-  auto store = vector::VectorStore::Open((fs::path(config_.data_dir) / "vectors").string(), options);
+  const fs::path dir = fs::path(config_.data_dir) / "vectors";
+  std::error_code ec;
+  const bool had_dir = fs::is_directory(dir, ec);
+  auto store = vector::VectorStore::Open(dir.string(), options);
   if (!store.ok()) return store.status();
   vectors_ = std::move(store.value());
   // The vector files reflect at least the offset the last checkpoint noted;
@@ -142,6 +145,13 @@ Status EngineImpl::OpenVectors(uint64_t* replay_from) {
     if (m.is_object() && m.contains("stores") && m["stores"].contains("vectors")) {
       *replay_from = m["stores"]["vectors"].value("applied_offset", uint64_t{0}) + 1;
     }
+  }
+  if (!had_dir && *replay_from > 1) {
+    // Deleted by hand (it is a cache of the log): rebuilt from what the log
+    // still holds.
+    spdlog::warn("{} is missing; rebuilding the vector collections from the log (from offset {})", dir.string(),
+                 log_->first_offset());
+    *replay_from = 1;
   }
   std::string damaged;
   for (const auto& [name, status] : vectors_->quarantined()) {
@@ -168,7 +178,9 @@ Status EngineImpl::ReplayLogTail() {
     if (!a.ok()) return a.status();
     applied = *a;
   }
-  checkpoint_offset_ = applied;
+  // Vector files behind the state (a crash, a rebuilt collection) make the
+  // next checkpoint write them even if nothing new is applied.
+  checkpoint_offset_ = vector_replay_from_ <= applied ? 0 : applied;
   const uint64_t last = log_->next_offset() - 1;
   if (applied > last) {
     return Status::Corruption("state.lmdb has applied offset " + std::to_string(applied) +

@@ -11,12 +11,8 @@ Json CreatedData(const vector::CollectionSpec& spec) {
               {"ef_search", spec.hnsw.ef_search}};
 }
 
-Json RecordData(const std::string& collection, const std::string& id, const std::vector<float>& vec,
-                const Json& meta) {
-  Json v = Json::array();
-  v.get_ref<Json::array_t&>().reserve(vec.size());
-  for (float f : vec) v.push_back(static_cast<double>(f));
-  return Json{{"collection", collection}, {"id", id}, {"vector", std::move(v)}, {"meta", meta}};
+Json RecordData(const std::string& collection, const std::string& id, const Json& meta) {
+  return Json{{"collection", collection}, {"id", id}, {"meta", meta}};
 }
 
 bool IsVectorEvent(const std::string& type) { return type.rfind("vector_", 0) == 0; }
@@ -46,6 +42,11 @@ Status Apply(vector::VectorStore& store, const Event& ev) {
     if (ev.type == event_type::kVectorDeleted) return store.ApplyDelete(ev.offset, ev.ts_ms, collection, id);
     if (ev.type == event_type::kVectorAdded || ev.type == event_type::kVectorUpserted ||
         ev.type == event_type::kVectorUpdated) {
+      if (!ev.floats.empty()) {
+        return store.ApplyUpsert(ev.offset, ev.ts_ms, collection, id, ev.floats,
+                                 d.contains("meta") ? d["meta"] : Json());
+      }
+      // A record as events built before the floats existed carry it.
       const auto& arr = d.at("vector").get_ref<const Json::array_t&>();
       std::vector<float> vec;
       vec.reserve(arr.size());

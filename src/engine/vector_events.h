@@ -4,12 +4,14 @@
 //   vector_text_index_set {collection, fields, tokenizer}, vector_text_index_dropped {collection}
 //     (text/text_defs.h; the vector store ignores them)
 //   vector_collection_dropped {collection}
-//   vector_added | vector_upserted | vector_updated {collection, id, vector, meta}
+//   vector_added | vector_upserted | vector_updated {collection, id, meta}
+//     + the vector in Event::floats
 //   vector_deleted {collection, id}
 //
-// Vectors are logged as JSON numbers holding the float32 value exactly, so
-// replay rebuilds bit-identical vectors. Updates carry the merged full
-// record, so every write applies as an upsert.
+// Vectors are logged as float32 bytes (docs/wal-format.md, version 3; older
+// logs hold them as JSON numbers of the exact float32 value, read into
+// Event::floats), so replay rebuilds bit-identical vectors. Updates carry
+// the merged full record, so every write applies as an upsert.
 #pragma once
 
 #include "kissvdb/event.h"
@@ -20,7 +22,8 @@
 namespace kissvdb::vector_events {
 
 Json CreatedData(const vector::CollectionSpec& spec);
-Json RecordData(const std::string& collection, const std::string& id, const std::vector<float>& vec, const Json& meta);
+// The data of a vector record event (its vector goes in Event::floats).
+Json RecordData(const std::string& collection, const std::string& id, const Json& meta);
 
 // True for the event types below; ApplyInMemory ignores the rest.
 bool IsVectorEvent(const std::string& type);

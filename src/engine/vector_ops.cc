@@ -52,7 +52,7 @@ Status Write(WriteContext& ctx, const std::string& collection, VectorWriteKind k
       KISSVDB_RETURN_IF_ERROR(st);
       KISSVDB_RETURN_IF_ERROR(text_ops::CheckText(ctx, text::Target::kVector, collection, meta, limits));
       return ctx.Emit(kind == VectorWriteKind::kAdd ? event_type::kVectorAdded : event_type::kVectorUpserted,
-                      vector_events::RecordData(collection, item.id, *item.vector, meta));
+                      vector_events::RecordData(collection, item.id, meta), *item.vector);
     }
     case VectorWriteKind::kUpdate: {
       auto merged = v.ValidateUpdate(collection, item.id, item.vector, item.meta);
@@ -60,8 +60,8 @@ Status Write(WriteContext& ctx, const std::string& collection, VectorWriteKind k
       if (item.meta) {
         KISSVDB_RETURN_IF_ERROR(text_ops::CheckText(ctx, text::Target::kVector, collection, merged->meta, limits));
       }
-      return ctx.Emit(event_type::kVectorUpdated,
-                      vector_events::RecordData(collection, item.id, merged->vector, merged->meta));
+      return ctx.Emit(event_type::kVectorUpdated, vector_events::RecordData(collection, item.id, merged->meta),
+                      std::move(merged->vector));
     }
   }
   return Status::Internal("unknown vector write kind");

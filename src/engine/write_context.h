@@ -42,13 +42,15 @@ class WriteContext {
 
   // Assigns the next offset, applies the event to the transaction, and
   // queues it for the log. A failure leaves the transaction in an unknown
-  // state: callers inside Atomically() just return it.
-  Status Emit(std::string type, Json data) {
+  // state: callers inside Atomically() just return it. `floats` is a
+  // vector record's vector (Event::floats).
+  Status Emit(std::string type, Json data, std::vector<float> floats = {}) {
     Event ev;
     ev.offset = next_offset();
     ev.ts_ms = now_ms_;
     ev.type = std::move(type);
     ev.data = std::move(data);
+    ev.floats = std::move(floats);
     KISSVDB_RETURN_IF_ERROR(materializer_.ApplyToTxn(*txn_, ev));
     events_.push_back(std::move(ev));
     return Status::OK();

@@ -1,5 +1,7 @@
 #include "stream/frame.h"
 
+#include "util/event_json.h"
+
 namespace kissvdb::stream {
 
 namespace {
@@ -28,20 +30,13 @@ EventFields FieldsOf(const Event& event) {
 }
 
 std::string RenderEvent(const Event& event) {
-  const std::string offset = std::to_string(event.offset);
-  const std::string type_json = Dump(Json(event.type));
-  const std::string data_json = Dump(event.data);
   std::string out;
-  out.reserve(64 + 2 * event.type.size() + offset.size() * 2 + data_json.size());
-  // The record's fields in the original system's order.
+  out.reserve(96 + 2 * event.type.size() + event.floats.size() * 12);
   out.append("event: ").append(event.type);
-  out.append("\nid: ").append(offset);
-  out.append("\ndata: {\"offset\":").append(offset);
-  out.append(",\"ts_ms\":").append(std::to_string(event.ts_ms));
-  out.append(",\"type\":").append(type_json);
-  out.append(",\"data\":").append(data_json);
-  if (event.tx != 0) out.append(",\"tx\":").append(std::to_string(event.tx));
-  out.append("}\n\n");
+  out.append("\nid: ").append(std::to_string(event.offset));
+  out.append("\ndata: ");
+  AppendEventJson(event, &out);  // the record's fields in the original system's order
+  out.append("\n\n");
   return out;
 }
 

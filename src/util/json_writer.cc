@@ -1,6 +1,8 @@
 #include "util/json_writer.h"
 
+#include <charconv>
 #include <cmath>
+#include <cstring>
 #include <nlohmann/json.hpp>
 
 namespace kissvdb {
@@ -31,6 +33,21 @@ void AppendJsonNumber(double v, std::string* out) {
   char buf[64];
   char* end = nlohmann::detail::to_chars(buf, buf + sizeof(buf), v);
   out->append(buf, end);
+}
+
+void AppendJsonFloat(float v, std::string* out) {
+  if (!std::isfinite(v)) {
+    out->append("null");
+    return;
+  }
+  char buf[32];
+  const auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), v);  // shortest round trip
+  if (ec != std::errc()) {
+    AppendJsonNumber(v, out);
+    return;
+  }
+  out->append(buf, end);
+  if (std::memchr(buf, '.', end - buf) == nullptr && std::memchr(buf, 'e', end - buf) == nullptr) out->append(".0");
 }
 
 }  // namespace kissvdb

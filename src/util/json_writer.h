@@ -16,4 +16,9 @@ void AppendJsonString(std::string_view s, std::string* out);
 // for integral values); null for NaN and infinities.
 void AppendJsonNumber(double v, std::string* out);
 
+// A float32 as the shortest JSON number that reads back to the same float
+// ("0.1" for 0.1f, where the double it equals prints 0.10000000149011612),
+// with ".0" on integral values as above; null for NaN and infinities.
+void AppendJsonFloat(float v, std::string* out);
+
 }  // namespace kissvdb

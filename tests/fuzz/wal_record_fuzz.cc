@@ -1,8 +1,8 @@
 // Fuzzes the WAL record decoder (src/engine/wal/record.h), the code recovery
 // runs over whatever a crash or a bad disk left at the end of a segment.
 //
-// Input: a mode byte, then the bytes. Mode bit 1 picks the record format
-// (set: version 1, clear: the current one). Mode bit 0 clear: the bytes are a
+// Input: a mode byte, then the bytes. Mode bits 1-2 pick the record format
+// (1: version 1, 2: version 2, else the current one). Mode bit 0 clear: the bytes are a
 // segment tail, decoded record after record as recovery does until the first
 // bad one. Bit 0 set: the bytes are record bodies, each after a u16 length;
 // the harness writes a valid header (length, checksum) in front of each, so
@@ -58,6 +58,7 @@ void RoundTrip(const Event& event, uint32_t version) {
             back.tx == event.tx && back.tx_more == event.tx_more,
         "round trip changed the header");
   Check(back.data == event.data, "round trip changed the payload");
+  Check(back.floats == event.floats, "round trip changed the floats");
 }
 
 void DecodeAll(const char* p, size_t n, uint32_t version) {
@@ -86,7 +87,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     SegmentHeader header;
     (void)DecodeSegmentHeader(p, &header);
   }
-  const uint32_t version = (data[0] & 2) != 0 ? 1 : kFormatVersion;
+  const uint32_t pick = (data[0] >> 1) & 3;
+  const uint32_t version = pick == 1 ? 1 : pick == 2 ? 2 : kFormatVersion;
   if ((data[0] & 1) == 0) {
     DecodeAll(p, n, version);
     return 0;

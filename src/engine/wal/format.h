@@ -9,13 +9,16 @@
 //
 // Record (kRecordHeaderSize + body):
 //   length u32 (of the body) | masked CRC-32C of (length bytes + body) u32 |
+//   body, version 3: offset u64 | ts_ms u64 | unit u32 | float count u32 |
+//                    type length u16 | type | floats (4 bytes each) | JSON
 //   body, version 2: offset u64 | ts_ms u64 | unit u32 | type length u16 |
 //                    type | JSON payload
 //   body, version 1: offset u64 | ts_ms u64 | type length u16 | type | JSON
 // `unit` marks atomic units (several events committed all or nothing): its
 // low 31 bits are the record's position in its unit, bit 31 is set when
-// more records of the same unit follow. Version 1 segments (no units) are
-// still read; new segments are always written in version 2.
+// more records of the same unit follow. The floats are Event::floats (a
+// vector record's vector), IEEE-754 binary32. Version 1 and 2 segments are
+// still read; new segments are always written in version 3.
 #pragma once
 
 #include <cstddef>
@@ -28,21 +31,23 @@
 namespace kissvdb::wal {
 
 inline constexpr char kSegmentMagic[8] = {'K', 'V', 'D', 'B', '-', 'W', 'A', 'L'};
-inline constexpr uint32_t kFormatVersion = 2;     // written
+inline constexpr uint32_t kFormatVersion = 3;     // written
 inline constexpr uint32_t kOldestFormatVersion = 1;  // still read
 inline constexpr size_t kSegmentHeaderSize = 32;
 
 inline constexpr size_t kRecordHeaderSize = 8;      // length + checksum
-// offset + ts_ms (+ unit in version 2) + type length
+// offset + ts_ms (+ unit since version 2) (+ float count since version 3)
+// + type length
 inline constexpr size_t kRecordFixedBodySizeV1 = 18;
-inline constexpr size_t kRecordFixedBodySize = 22;
+inline constexpr size_t kRecordFixedBodySizeV2 = 22;
+inline constexpr size_t kRecordFixedBodySize = 26;
 inline constexpr size_t FixedBodySize(uint32_t version) {
-  return version == 1 ? kRecordFixedBodySizeV1 : kRecordFixedBodySize;
+  return version == 1 ? kRecordFixedBodySizeV1 : version == 2 ? kRecordFixedBodySizeV2 : kRecordFixedBodySize;
 }
 // The smallest record of any version (recovery's bound on how many records
 // the bytes after a damaged one could hold).
 inline constexpr size_t kMinRecordSize = kRecordHeaderSize + kRecordFixedBodySizeV1;
-// The unit field (version 2).
+// The unit field (since version 2).
 inline constexpr uint32_t kUnitMore = 1u << 31;        // more records of the unit follow
 inline constexpr uint32_t kUnitIndexMask = kUnitMore - 1;
 // Upper bound of the length field. Larger values are garbage by definition,

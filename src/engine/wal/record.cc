@@ -1,6 +1,10 @@
 #include "engine/wal/record.h"
 
+#include <bit>
+#include <cmath>
+#include <cstring>
 #include <exception>
+#include <limits>
 
 #include "engine/wal/format.h"
 #include "util/crc32c.h"
@@ -13,6 +17,28 @@ namespace {
 uint32_t RecordCrc(const char* record, size_t body_size) {
   const uint32_t crc = crc32c::Value(record, 4);
   return crc32c::Extend(crc, record + kRecordHeaderSize, body_size);
+}
+
+static_assert(std::endian::native == std::endian::little, "the log's floats are little-endian");
+
+// Moves data["vector"] into *floats when it is an array of numbers that are
+// all float32 values (so nothing is lost), as older versions logged them.
+void MoveVectorToFloats(Json* data, std::vector<float>* floats) {
+  if (!data->is_object()) return;
+  auto it = data->find("vector");
+  if (it == data->end() || !it->is_array() || it->empty()) return;
+  std::vector<float> out;
+  out.reserve(it->size());
+  for (const Json& x : *it) {
+    if (!x.is_number()) return;
+    const double d = x.get<double>();
+    if (!std::isfinite(d) || std::fabs(d) > std::numeric_limits<float>::max()) return;
+    const float f = static_cast<float>(d);
+    if (static_cast<double>(f) != d) return;
+    out.push_back(f);
+  }
+  data->erase(it);
+  *floats = std::move(out);
 }
 
 }  // namespace
@@ -35,6 +61,10 @@ Status RecordEncoder::Append(const Event& event) {
     unit = static_cast<uint32_t>(event.offset - event.tx);
   }
   if (event.tx_more) unit |= kUnitMore;
+  if (event.floats.size() > kMaxRecordBodySize / sizeof(float)) {
+    return Status(Code::kPayloadTooLarge, "event record exceeds the log's limit");
+  }
+  const bool binary_floats = version_ >= 3;
 
   const size_t fixed_size = FixedBodySize(version_);
   const size_t start = out_->size();
@@ -43,12 +73,21 @@ Status RecordEncoder::Append(const Event& event) {
   EncodeFixed64(fixed, event.offset);
   EncodeFixed64(fixed + 8, event.ts_ms);
   if (version_ != 1) EncodeFixed32(fixed + 16, unit);
+  if (binary_floats) EncodeFixed32(fixed + 20, static_cast<uint32_t>(event.floats.size()));
   EncodeFixed16(fixed + fixed_size - 2, static_cast<uint16_t>(event.type.size()));
   out_->append(event.type);
+  if (binary_floats) {
+    out_->append(reinterpret_cast<const char*>(event.floats.data()), event.floats.size() * sizeof(float));
+  }
   try {
     // Same arguments as Json::dump(): compact, UTF-8 kept, strict on bad UTF-8.
-    serializer_.dump(event.data, /*pretty_print=*/false, /*ensure_ascii=*/false,
-                     /*indent_step=*/0);
+    if (binary_floats || event.floats.empty()) {
+      serializer_.dump(event.data, /*pretty_print=*/false, /*ensure_ascii=*/false,
+                       /*indent_step=*/0);
+    } else {
+      serializer_.dump(event.ClientData(), /*pretty_print=*/false, /*ensure_ascii=*/false,
+                       /*indent_step=*/0);
+    }
   } catch (const std::exception& e) {
     out_->resize(start);
     return Status::InvalidArgument(std::string("event data cannot be serialized: ") + e.what());
@@ -95,8 +134,12 @@ RecordStatus DecodeRecord(const char* data, size_t n, uint32_t version, RecordVi
   rec->ts_ms = DecodeFixed64(body + 8);
   rec->unit = version == 1 ? 0 : DecodeFixed32(body + 16);
   if ((rec->unit & kUnitIndexMask) >= rec->offset && rec->unit != 0) return RecordStatus::kBadLayout;
+  const uint64_t float_bytes = version >= 3 ? uint64_t{DecodeFixed32(body + 20)} * sizeof(float) : 0;
+  if (fixed_size + type_size + float_bytes > body_size) return RecordStatus::kBadLayout;
   rec->type = std::string_view(body + fixed_size, type_size);
-  rec->payload = std::string_view(body + fixed_size + type_size, body_size - fixed_size - type_size);
+  rec->floats = std::string_view(body + fixed_size + type_size, float_bytes);
+  const size_t json_at = fixed_size + type_size + float_bytes;
+  rec->payload = std::string_view(body + json_at, body_size - json_at);
   rec->size = kRecordHeaderSize + body_size;
   return RecordStatus::kOk;
 }
@@ -119,6 +162,11 @@ Status ParseEvent(const RecordView& rec, Event* event) {
   event->tx = index > 0 || event->tx_more ? rec.offset - index : 0;
   event->type.assign(rec.type);
   event->data = std::move(data);
+  event->floats.resize(rec.floats.size() / sizeof(float));
+  if (!rec.floats.empty()) std::memcpy(event->floats.data(), rec.floats.data(), rec.floats.size());
+  if (event->floats.empty() && event_type::CarriesVector(event->type)) {
+    MoveVectorToFloats(&event->data, &event->floats);
+  }
   return Status::OK();
 }
 

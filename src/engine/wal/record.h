@@ -23,14 +23,14 @@ namespace kissvdb::wal {
 class RecordEncoder {
  public:
   // REQUIRES: *out outlives the encoder. `version` is kFormatVersion except
-  // in tests that write old segments (version 1 has no units).
+  // in tests that write old segments (version 1 has no units; before
+  // version 3 an event's floats are written into its JSON as "vector").
   explicit RecordEncoder(std::string* out, uint32_t version = kFormatVersion);
   RecordEncoder(const RecordEncoder&) = delete;
   RecordEncoder& operator=(const RecordEncoder&) = delete;
 
-  // Appends the record of `event` (offset, ts_ms, tx, tx_more, type, data)
-  // to *out. On
-  // error *out is left as it was: InvalidArgument for a type longer than
+  // Appends the record of `event` (offset, ts_ms, tx, tx_more, type, data,
+  // floats) to *out. On error *out is left as it was: InvalidArgument for a type longer than
   // kMaxTypeSize or data that cannot be serialized (e.g. a string that is
   // not UTF-8), kPayloadTooLarge for a body over kMaxRecordBodySize.
   Status Append(const Event& event);
@@ -46,9 +46,10 @@ struct RecordView {
   uint64_t offset = 0;
   uint64_t ts_ms = 0;
   std::string_view type;
+  std::string_view floats;   // version 3: float32 bytes (a multiple of 4)
   std::string_view payload;  // JSON text
   size_t size = 0;           // encoded size, header included
-  uint32_t unit = 0;         // version 2: position in the unit | kUnitMore
+  uint32_t unit = 0;         // since version 2: position in the unit | kUnitMore
 };
 
 enum class RecordStatus {
@@ -56,8 +57,8 @@ enum class RecordStatus {
   kIncomplete,   // fewer bytes available than the header (or its length) needs
   kBadLength,    // length field outside [kRecordFixedBodySize, kMaxRecordBodySize]
   kBadChecksum,  // stored checksum does not match
-  kBadLayout,    // checksum fine but the type length overruns the body, or
-                 // a unit field with kUnitMore beyond the index's range
+  kBadLayout,    // checksum fine but the type or the floats overrun the
+                 // body, or a unit index not below the record's offset
 };
 const char* RecordStatusName(RecordStatus status);
 
@@ -67,8 +68,10 @@ const char* RecordStatusName(RecordStatus status);
 RecordStatus DecodeRecord(const char* data, size_t n, uint32_t version, RecordView* rec);
 
 // Fills *event from a verified record, parsing the payload; tx and tx_more
-// come from the unit field. Corruption if the payload is not JSON, or the
-// unit's index exceeds the offset (never throws).
+// come from the unit field. A vector record of an older version, whose
+// vector is in the JSON, gets it moved to event->floats when every number
+// is a float32 value (as every logged one is), so all versions read the
+// same. Corruption if the payload is not JSON (never throws).
 Status ParseEvent(const RecordView& rec, Event* event);
 
 }  // namespace kissvdb::wal

@@ -7,6 +7,8 @@
 #include <future>
 #include <random>
 
+#include "engine/wal/format.h"
+#include "engine/wal/record.h"
 #include "engine_fixture.h"
 
 namespace kissvdb {
@@ -160,6 +162,67 @@ TEST_F(VectorEngineTest, CorruptCollectionFileIsRebuiltFromTheLog) {
   ASSERT_TRUE(damaged);
   Open();
   EXPECT_EQ(Search("c", q, 5, true), before);
+}
+
+TEST_F(VectorEngineTest, ALogOfVersionTwoReplaysIntoTheSameVectors) {
+  // A log as the builds before binary vectors wrote it (docs/wal-format.md
+  // version 2, vectors as JSON numbers): the same events, re-encoded.
+  ASSERT_TRUE(Create("c", 16, vector::Metric::kL2).ok());
+  auto items = RandomItems(200, 16, 5);
+  ASSERT_TRUE(Write("c", VectorWriteKind::kUpsert, items, /*atomic=*/true).ok());
+  auto update = RandomItems(20, 16, 6);
+  ASSERT_TRUE(Write("c", VectorWriteKind::kUpdate, update).ok());
+  ASSERT_TRUE(Wait<VectorBatchResult>([&](auto cb) { engine_->DeleteVectors("c", {"p3", "p4"}, false, cb); }).ok());
+  auto page = engine_->ReadEvents(0, 10000);
+  ASSERT_TRUE(page.ok());
+  size_t with_floats = 0;
+  for (const Event& ev : page->events) with_floats += !ev.floats.empty();
+  EXPECT_EQ(with_floats, 220u);
+  std::vector<float> q(16, 0.25f);
+  const auto exact = Search("c", q, 20, /*exact=*/true);
+  const auto graph = Search("c", q, 20);
+  std::vector<vector::VectorRecord> records;
+  for (const auto& item : items) {
+    auto rec = engine_->GetVector("c", item.id);
+    if (rec.ok()) records.push_back(*rec);
+  }
+  ASSERT_EQ(records.size(), 198u);
+
+  engine_.reset();
+  fs::remove_all(dir_);
+  fs::create_directories(dir_);
+  char header[wal::kSegmentHeaderSize];
+  wal::EncodeSegmentHeader(wal::SegmentHeader{1, 1, /*version=*/2}, header);
+  std::string log(header, sizeof(header));
+  wal::RecordEncoder v2(&log, /*version=*/2);
+  for (const Event& ev : page->events) ASSERT_TRUE(v2.Append(ev).ok());
+  EXPECT_NE(log.find("\"vector\":["), std::string::npos);
+  {
+    std::ofstream f(dir_ / wal::SegmentFileName(1), std::ios::binary);
+    f.write(log.data(), static_cast<std::streamsize>(log.size()));
+  }
+  Open();
+  EXPECT_EQ(Search("c", q, 20, /*exact=*/true), exact);
+  EXPECT_EQ(Search("c", q, 20), graph) << "the same graph: the same vectors inserted in the same order";
+  for (const auto& want : records) {
+    auto got = engine_->GetVector("c", want.id);
+    ASSERT_TRUE(got.ok()) << want.id;
+    EXPECT_EQ(got->vector, want.vector) << want.id << ": bit for bit";
+    EXPECT_EQ(got->meta, want.meta) << want.id;
+  }
+  // Writes go on in a version 3 segment, with the floats in binary.
+  ASSERT_TRUE(Write("c", VectorWriteKind::kUpsert, RandomItems(1, 16, 7, "new")).ok());
+  wal::SegmentHeader h;
+  std::ifstream f(dir_ / wal::SegmentFileName(2), std::ios::binary);
+  std::string second((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  ASSERT_GE(second.size(), wal::kSegmentHeaderSize);
+  ASSERT_TRUE(wal::DecodeSegmentHeader(second.data(), &h).ok());
+  EXPECT_EQ(h.version, 3u);
+  EXPECT_EQ(second.find("\"vector\""), std::string::npos);
+  auto all = engine_->ReadEvents(0, 10000);
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(all->events.size(), page->events.size() + 1);
+  EXPECT_EQ(all->events.back().floats.size(), 16u);
 }
 
 TEST_F(VectorEngineTest, DropRemovesAndAllowsRecreate) {

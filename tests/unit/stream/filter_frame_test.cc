@@ -80,6 +80,30 @@ TEST(FrameTest, EventFrameMatchesTheOriginalWireForm) {
                                     {"data", {{"key", "a\nb"}, {"revision", 3}}}}));
 }
 
+TEST(FrameTest, VectorFloatsAreDataVectorInTheirShortestForm) {
+  Event ev = Ev(9, "vector_upserted", {{"collection", "c"}, {"id", "a"}, {"meta", {{"z", 1}}}});
+  ev.floats = {0.1f, 1.0f, -2.5f, 1e-7f, 3.4028235e38f, -0.0f, 16777216.0f, 0.33333334f};
+  ev.tx = 8;
+  const std::string sse = RenderEvent(ev);
+  EXPECT_EQ(sse,
+            "event: vector_upserted\nid: 9\n"
+            "data: {\"offset\":9,\"ts_ms\":77,\"type\":\"vector_upserted\","
+            "\"data\":{\"collection\":\"c\",\"id\":\"a\",\"meta\":{\"z\":1},"
+            "\"vector\":[0.1,1.0,-2.5,1e-07,3.4028235e+38,-0.0,16777216.0,0.33333334]},\"tx\":8}\n\n");
+  auto frames = ParseFrames(sse);
+  ASSERT_EQ(frames.size(), 1u);
+  const Json data = frames[0].json()["data"];
+  EXPECT_EQ(data["meta"], (Json{{"z", 1}}));
+  ASSERT_EQ(data["vector"].size(), ev.floats.size());
+  for (size_t i = 0; i < ev.floats.size(); ++i) {
+    EXPECT_EQ(data["vector"][i].get<float>(), ev.floats[i]) << i << ": reads back to the same float";
+  }
+  // Empty data object: the vector is its only member.
+  Event bare = Ev(1, "vector_added", Json::object());
+  bare.floats = {2.0f};
+  EXPECT_NE(RenderEvent(bare).find("\"data\":{\"vector\":[2.0]}"), std::string::npos) << RenderEvent(bare);
+}
+
 TEST(FrameTest, SyntheticFrames) {
   auto gap = ParseFrames(RenderGap(10, 99));
   ASSERT_EQ(gap.size(), 1u);

@@ -72,7 +72,7 @@ TEST(RecordTest, LayoutMatchesSpec) {
   RecordEncoder encoder(&buf);
   ASSERT_TRUE(encoder.Append(e).ok());
   const std::string payload = R"({"x":1})";
-  const uint32_t body = 8 + 8 + 4 + 2 + 2 + static_cast<uint32_t>(payload.size());
+  const uint32_t body = 8 + 8 + 4 + 4 + 2 + 2 + static_cast<uint32_t>(payload.size());
   ASSERT_EQ(buf.size(), 8 + body);
   EXPECT_EQ(DecodeFixed32(buf.data()), body);
   EXPECT_EQ(UnmaskCrc(DecodeFixed32(buf.data() + 4)),
@@ -81,9 +81,104 @@ TEST(RecordTest, LayoutMatchesSpec) {
   EXPECT_EQ(static_cast<uint8_t>(buf[15]), 0x01);
   EXPECT_EQ(DecodeFixed64(buf.data() + 16), 42u);
   EXPECT_EQ(DecodeFixed32(buf.data() + 24), 0u);  // unit: a unit of its own
-  EXPECT_EQ(DecodeFixed16(buf.data() + 28), 2u);
-  EXPECT_EQ(buf.substr(30, 2), "ab");
-  EXPECT_EQ(buf.substr(32), payload);
+  EXPECT_EQ(DecodeFixed32(buf.data() + 28), 0u);  // no floats
+  EXPECT_EQ(DecodeFixed16(buf.data() + 32), 2u);
+  EXPECT_EQ(buf.substr(34, 2), "ab");
+  EXPECT_EQ(buf.substr(36), payload);
+}
+
+TEST(RecordTest, VectorFloatsAreLittleEndianBinary32BeforeTheJson) {
+  Event e;
+  e.offset = 7;
+  e.ts_ms = 42;
+  e.type = event_type::kVectorUpserted;
+  e.data = Json{{"collection", "c"}, {"id", "a"}, {"meta", nullptr}};
+  e.floats = {1.0f, -0.1f, 3.4028235e38f};
+  std::string buf;
+  RecordEncoder encoder(&buf);
+  ASSERT_TRUE(encoder.Append(e).ok());
+  const std::string payload = e.data.dump();
+  const size_t t = e.type.size();
+  ASSERT_EQ(buf.size(), 8 + 26 + t + 12 + payload.size());
+  EXPECT_EQ(DecodeFixed32(buf.data() + 28), 3u);
+  EXPECT_EQ(DecodeFixed32(buf.data() + 34 + t), 0x3F800000u);  // 1.0f
+  EXPECT_EQ(DecodeFixed32(buf.data() + 38 + t), 0xBDCCCCCDu);  // -0.1f
+  EXPECT_EQ(DecodeFixed32(buf.data() + 42 + t), 0x7F7FFFFFu);  // FLT_MAX
+  EXPECT_EQ(buf.substr(46 + t), payload);
+  RecordView rec;
+  ASSERT_EQ(DecodeRecord(buf.data(), buf.size(), kFormatVersion, &rec), RecordStatus::kOk);
+  Event got;
+  ASSERT_TRUE(ParseEvent(rec, &got).ok());
+  EXPECT_EQ(got.floats, e.floats);
+  EXPECT_EQ(got.data, e.data);
+}
+
+TEST(RecordTest, OlderVersionsCarryTheVectorInTheJsonAndReadBackTheSame) {
+  Event e;
+  e.offset = 7;
+  e.type = event_type::kVectorAdded;
+  e.data = Json{{"collection", "c"}, {"id", "a"}, {"meta", {{"k", 1}}}};
+  e.floats = {0.1f, 2.0f, -1e-30f, 16777217.0f};
+  for (uint32_t version : {1u, 2u}) {
+    std::string buf;
+    RecordEncoder encoder(&buf, version);
+    ASSERT_TRUE(encoder.Append(e).ok());
+    RecordView rec;
+    ASSERT_EQ(DecodeRecord(buf.data(), buf.size(), version, &rec), RecordStatus::kOk);
+    EXPECT_TRUE(rec.floats.empty());
+    const Json logged = Json::parse(rec.payload);
+    ASSERT_TRUE(logged.contains("vector")) << logged.dump();
+    EXPECT_EQ(logged["vector"][0].get<double>(), static_cast<double>(0.1f));
+    Event got;
+    ASSERT_TRUE(ParseEvent(rec, &got).ok());
+    EXPECT_EQ(got.floats, e.floats) << "version " << version;
+    EXPECT_EQ(got.data, e.data) << "version " << version;
+  }
+}
+
+TEST(RecordTest, AnOldVectorThatIsNotFloat32StaysInTheJson) {
+  // Never logged by any build, but a reader must not round it silently.
+  for (const char* payload : {R"({"collection":"c","id":"a","vector":[0.1]})",
+                              R"({"collection":"c","id":"a","vector":[1,"x"]})",
+                              R"({"collection":"c","id":"a","vector":[1e300]})"}) {
+    RecordView rec;
+    rec.offset = 3;
+    rec.type = event_type::kVectorUpserted;
+    rec.payload = payload;
+    Event got;
+    ASSERT_TRUE(ParseEvent(rec, &got).ok());
+    EXPECT_TRUE(got.floats.empty()) << payload;
+    EXPECT_TRUE(got.data.contains("vector")) << payload;
+  }
+  // Other event types keep a "vector" member of their data as it is.
+  RecordView rec;
+  rec.offset = 3;
+  rec.type = "user.thing";
+  rec.payload = R"({"vector":[1.0,2.0]})";
+  Event got;
+  ASSERT_TRUE(ParseEvent(rec, &got).ok());
+  EXPECT_TRUE(got.floats.empty());
+  EXPECT_EQ(got.data["vector"].size(), 2u);
+}
+
+TEST(RecordTest, FloatsOverrunningBodyIsBadLayout) {
+  Event e;
+  e.offset = 1;
+  e.type = "t";
+  e.data = Json::object();
+  e.floats = {1.0f, 2.0f};
+  std::string buf;
+  RecordEncoder encoder(&buf);
+  ASSERT_TRUE(encoder.Append(e).ok());
+  const uint32_t body = DecodeFixed32(buf.data());
+  // Claim more floats than there is room for (the payload "{}" is 2 bytes),
+  // with a checksum that matches.
+  for (uint32_t count : {3u, 0x40000000u, 0xFFFFFFFFu}) {
+    EncodeFixed32(buf.data() + 28, count);
+    EncodeFixed32(buf.data() + 4, MaskCrc(crc32c::Extend(crc32c::Value(buf.data(), 4), buf.data() + 8, body)));
+    RecordView view;
+    EXPECT_EQ(DecodeRecord(buf.data(), buf.size(), kFormatVersion, &view), RecordStatus::kBadLayout) << count;
+  }
 }
 
 TEST(RecordTest, VersionOneLayoutHasNoUnitField) {
@@ -211,12 +306,12 @@ TEST(RecordTest, ZeroFillIsBadLength) {
 TEST(RecordTest, TypeLengthOverrunningBodyIsBadLayout) {
   // A record whose checksum is right but whose type length is too big can
   // only be built by hand.
-  std::string rec(8 + 22, '\0');
-  EncodeFixed32(rec.data(), 22);
+  std::string rec(8 + 26, '\0');
+  EncodeFixed32(rec.data(), 26);
   EncodeFixed64(rec.data() + 8, 1);
-  EncodeFixed16(rec.data() + 8 + 20, 5);
+  EncodeFixed16(rec.data() + 8 + 24, 5);
   EncodeFixed32(rec.data() + 4,
-                MaskCrc(crc32c::Extend(crc32c::Value(rec.data(), 4), rec.data() + 8, 22)));
+                MaskCrc(crc32c::Extend(crc32c::Value(rec.data(), 4), rec.data() + 8, 26)));
   RecordView view;
   EXPECT_EQ(DecodeRecord(rec.data(), rec.size(), kFormatVersion, &view), RecordStatus::kBadLayout);
 }
