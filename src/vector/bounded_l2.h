@@ -1,4 +1,6 @@
-// BoundedL2: hnswlib's squared L2 distance that gives up early.
+// BoundedL2: hnswlib's squared L2 distance that gives up early, for
+// searches on CPUs without AVX2+FMA (the graph is built with the kernels of
+// graph_kernels.h; a search need not sum in the same order).
 //
 // A graph search only needs a neighbour's distance if it beats the worst of
 // the ef best found so far; most neighbours do not. A sum of squares only

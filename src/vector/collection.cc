@@ -8,6 +8,7 @@
 #include "util/huge_pages.h"
 #include "util/json_filter.h"
 #include "vector/bounded_l2.h"
+#include "vector/graph_kernels.h"
 #include "vector/graph_walk.h"
 #include "vector/simd_distance.h"
 
@@ -67,13 +68,10 @@ Collection::Collection(CollectionSpec spec, uint64_t created_at_ms, uint64_t app
 
 Collection::~Collection() = default;
 
-void Collection::InitSpace() {
-  if (spec_.metric == Metric::kL2) {
-    space_ = std::make_unique<hnswlib::L2Space>(spec_.dim);
-  } else {
-    space_ = std::make_unique<hnswlib::InnerProductSpace>(spec_.dim);
-  }
-}
+// The graph is built (and, without wide SIMD, searched) with the
+// deterministic kernels of graph_kernels.h: a log replays into the same
+// graph bytes on every CPU.
+void Collection::InitSpace() { space_ = std::make_unique<GraphSpace>(spec_.dim, spec_.metric); }
 
 void Collection::AdviseIndexMemory() {
   AdviseHugePages(index_->data_level0_memory_, index_->max_elements_ * index_->size_data_per_element_);
@@ -143,8 +141,9 @@ std::vector<Collection::Scored> Collection::BruteForce(const float* query, const
 
 // The graph walk (graph_walk.h) with the CPU's widest distance kernels
 // (simd_distance.h); under l2 a distance stops early once a neighbour
-// cannot get in. Without AVX2, hnswlib's own kernels, under l2 restated to
-// stop early too (bounded_l2.h).
+// cannot get in. Without AVX2+FMA: under l2, hnswlib's SSE sums, which stop
+// early too (bounded_l2.h), where they exist for the dimension; otherwise
+// the graph's own kernels (graph_kernels.h).
 template <typename Accept>
 std::vector<std::pair<float, size_t>> Collection::Walk(const float* query, size_t ef, const Accept& accept) const {
   const auto& index = *index_;
@@ -160,10 +159,10 @@ std::vector<std::pair<float, size_t>> Collection::Walk(const float* query, size_
   if (spec_.metric == Metric::kL2 && BoundedL2::Supports(dim)) {
     return WalkGraph(index, query, ef, BoundedL2(dim), accept);
   }
-  auto hnswlib_distance = [&index](const float* q, const float* v, float /*bound*/) {
+  auto graph_distance = [&index](const float* q, const float* v, float /*bound*/) {
     return index.fstdistfunc_(q, v, index.dist_func_param_);
   };
-  return WalkGraph(index, query, ef, hnswlib_distance, accept);
+  return WalkGraph(index, query, ef, graph_distance, accept);
 }
 
 std::vector<Collection::Scored> Collection::GraphSearch(const float* query, const JsonFilter* filter, size_t k,

@@ -8,12 +8,13 @@
 // kernels are compiled for their instruction set with target attributes,
 // so nothing else in the binary needs it.
 //
-// These sum in a different order from hnswlib's kernels, so distances can
-// differ in the last bits and a search may take a slightly different path
-// through the graph (equally good: the recall tests run on whatever kernel
-// the machine picks). Building the graph keeps hnswlib's own kernels, so
-// the graph a log replays into does not depend on the CPU. Returned scores
-// never come from here: they are recomputed exactly (Collection::Score).
+// These sum in a different order from the kernels that built the graph
+// (graph_kernels.h), so distances can differ in the last bits and a search
+// may take a slightly different path through the graph (equally good: the
+// recall tests run on whatever kernel the machine picks). Building the
+// graph never uses these (they use FMA, and what a CPU has would change
+// the graph a log replays into). Returned scores never come from here:
+// they are recomputed exactly (Collection::Score).
 #pragma once
 
 #include <cstddef>
@@ -32,7 +33,8 @@ struct SimdKernels {
 };
 
 // The widest kernels this CPU runs, or nullptr when it has neither AVX-512F
-// nor AVX2+FMA (then hnswlib's kernels are used). Asked once per process.
+// nor AVX2+FMA (then Collection searches with bounded_l2.h or the graph's
+// own kernels). Asked once per process.
 const SimdKernels* BestSimdKernels();
 
 // Each set by name, or nullptr if this CPU cannot run it. For tests.
