@@ -303,6 +303,10 @@ class Engine {
   // applied offset; Gone below the history's horizon (HistoryHorizon());
   // NotFound when the key was absent then.
   virtual Result<StateItem> GetStateAt(const std::string& key, uint64_t at) const = 0;
+  // ListState as a read right after the event at offset `at` saw it; the
+  // same errors as GetStateAt but NotFound.
+  virtual Result<std::vector<StateItem>> ListStateAt(const std::string& prefix, const std::string& after,
+                                                     uint32_t limit, uint64_t at) const = 0;
   // Versions with offset < before (0 = all), newest first, at most limit.
   virtual Result<StateHistoryPage> GetStateHistory(const std::string& key, uint64_t before,
                                                    uint32_t limit) const = 0;

@@ -55,11 +55,24 @@ Result<StatePut> ParsePut(const Json& op, std::string key, const Limits& limits,
 
 }  // namespace
 
+// A read below the history's horizon: 410 compacted naming the oldest
+// offset still answerable.
+void Compacted(const ApiContext& ctx, const Responder& res, const Status& st) {
+  Json body{{"error", "compacted"}, {"message", st.message()}};
+  if (auto horizon = ctx.engine->HistoryHorizon(); horizon.ok()) body["oldest_offset"] = *horizon;
+  res.Send(http::Response::Json(410, body));
+}
+
 void ListState(const ApiContext& ctx, Request& req, const Responder& res) {
   auto limit = QueryU64(req, "limit", 100);
   if (!limit.ok()) return res.Error(limit.status());
+  const bool past = req.query.count("at") > 0;
+  auto at = QueryU64(req, "at", 0);
+  if (!at.ok()) return res.Error(at.status());
   uint32_t n = static_cast<uint32_t>(std::min<uint64_t>(*limit, ctx.config->limits.max_list_limit));
-  auto items = ctx.engine->ListState(req.query_or("prefix", ""), req.query_or("after", ""), n);
+  const std::string prefix = req.query_or("prefix", ""), after = req.query_or("after", "");
+  auto items = past ? ctx.engine->ListStateAt(prefix, after, n, *at) : ctx.engine->ListState(prefix, after, n);
+  if (!items.ok() && items.status().code() == Code::kGone) return Compacted(ctx, res, items.status());
   if (!items.ok()) return res.Error(items.status());
   std::string out = "[";
   for (size_t i = 0; i < items->size(); ++i) {
@@ -67,15 +80,9 @@ void ListState(const ApiContext& ctx, Request& req, const Responder& res) {
     AppendItem(&out, (*items)[i]);
   }
   out.push_back(']');
-  res.Send(RawJson(std::move(out)));
-}
-
-// A read below the history's horizon: 410 compacted naming the oldest
-// offset still answerable.
-void Compacted(const ApiContext& ctx, const Responder& res, const Status& st) {
-  Json body{{"error", "compacted"}, {"message", st.message()}};
-  if (auto horizon = ctx.engine->HistoryHorizon(); horizon.ok()) body["oldest_offset"] = *horizon;
-  res.Send(http::Response::Json(410, body));
+  http::Response r = RawJson(std::move(out));
+  if (past) r.headers.emplace_back("KissVDB-Offset", std::to_string(*at));
+  res.Send(std::move(r));
 }
 
 void GetState(const ApiContext& ctx, Request& req, const Responder& res) {

@@ -124,11 +124,24 @@ bool IsTextSearch(const Json& q) {
   return t != q.end() && !t->is_null();
 }
 
+// Vector collections keep only the present: `at` (a read at a past offset,
+// docs/history.md) is refused rather than ignored.
+constexpr const char* kNoPastReads =
+    "at: vector collections keep only the present; reads at a past offset are for state and documents "
+    "(docs/history.md)";
+Status NoPastReads(const Request& req, const Json* body = nullptr) {
+  if (req.query.count("at") > 0 || (body != nullptr && body->is_object() && body->contains("at"))) {
+    return Status::InvalidArgument(kNoPastReads);
+  }
+  return Status::OK();
+}
+
 // `fast`: the search's "vector", already decoded by ParseVectorBody (or null).
 Result<vector::SearchRequest> ParseSearch(const Json& q, std::vector<float>* storage,
                                           std::optional<JsonFilter>* filter,
                                           std::optional<std::vector<float>>* fast) {
   if (!q.is_object()) return Status::InvalidArgument("a search must be a JSON object");
+  if (q.contains("at")) return Status::InvalidArgument(kNoPastReads);
   if (fast != nullptr && fast->has_value()) {
     *storage = std::move(**fast);
   } else {
@@ -272,7 +285,8 @@ void RunSearches(const ApiContext& ctx, std::string collection, Searches searche
 
 }  // namespace
 
-void ListVectorCollections(const ApiContext& ctx, Request&, const Responder& res) {
+void ListVectorCollections(const ApiContext& ctx, Request& req, const Responder& res) {
+  if (Status st = NoPastReads(req); !st.ok()) return res.Error(st);
   Json out = Json::array();
   for (const auto& info : ctx.engine->ListVectorCollections()) out.push_back(ListItemJson(info));
   res.Send(http::Response::Ok(Json{{"collections", std::move(out)}}));
@@ -322,6 +336,7 @@ void CreateVectorCollection(const ApiContext& ctx, Request& req, const Responder
 }
 
 void GetVectorCollection(const ApiContext& ctx, Request& req, const Responder& res) {
+  if (Status st = NoPastReads(req); !st.ok()) return res.Error(st);
   auto info = ctx.engine->VectorCollection(req.param("collection"));
   if (!info.ok()) return res.Error(info.status());
   Json out = InfoJson(*info);
@@ -420,6 +435,7 @@ void DeleteVectorBatch(const ApiContext& ctx, Request& req, const Responder& res
 }
 
 void GetVector(const ApiContext& ctx, Request& req, const Responder& res) {
+  if (Status st = NoPastReads(req); !st.ok()) return res.Error(st);
   std::string id = req.query_or("id", "");
   if (id.empty()) return res.Error(Status::InvalidArgument("query parameter id is required"));
   auto rec = ctx.engine->GetVector(req.param("collection"), id);
@@ -431,6 +447,7 @@ void SearchVectors(const ApiContext& ctx, Request& req, const Responder& res) {
   FastVectors fast;
   auto body = ParseVectorBody(req, nullptr, &fast);
   if (!body.ok()) return res.Error(body.status());
+  if (Status st = NoPastReads(req); !st.ok()) return res.Error(st);
   auto search = ParseOwnedSearch(*body, fast.empty() ? nullptr : &fast[0]);
   if (!search.ok()) return res.Error(search.status());
   Searches searches;
@@ -442,6 +459,7 @@ void SearchVectorsBatch(const ApiContext& ctx, Request& req, const Responder& re
   FastVectors fast;
   auto body = ParseVectorBody(req, "queries", &fast);
   if (!body.ok()) return res.Error(body.status());
+  if (Status st = NoPastReads(req, &*body); !st.ok()) return res.Error(st);
   auto queries = body->find("queries");
   if (queries == body->end() || !queries->is_array() || queries->empty() ||
       queries->size() > ctx.config->limits.max_vector_batch) {

@@ -30,6 +30,8 @@ class EngineImpl final : public Engine {
   void BatchPutState(std::vector<StatePut> puts, bool atomic, Callback<StateBatchResult> done) override;
   Result<StateItem> GetState(const std::string& key) const override;
   Result<StateItem> GetStateAt(const std::string& key, uint64_t at) const override;
+  Result<std::vector<StateItem>> ListStateAt(const std::string& prefix, const std::string& after, uint32_t limit,
+                                             uint64_t at) const override;
   Result<StateHistoryPage> GetStateHistory(const std::string& key, uint64_t before, uint32_t limit) const override;
   Result<uint64_t> HistoryHorizon() const override;
   Result<std::vector<StateItem>> ListState(const std::string& prefix, const std::string& after,
@@ -87,6 +89,9 @@ class EngineImpl final : public Engine {
   Result<std::string> StateDigest() const override;
 
  private:
+  // History reads (engine_history.cc).
+  Status CheckHistoryAt(const kv::Txn& txn, uint64_t at) const;
+  Result<uint64_t> EventTimeAt(uint64_t at) const;
   Status DiscardStateTornByPowerLoss();
   // The offset of the last checkpoint (snapshot.json), 0 if none.
   uint64_t CheckpointOffset() const;

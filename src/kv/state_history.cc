@@ -106,6 +106,47 @@ Result<std::optional<StateVersion>> StateHistory::At(const Txn& txn, std::string
   return std::optional<StateVersion>(std::move(*v));
 }
 
+std::string StateHistory::EscapedStart(std::string_view prefix) {
+  std::string out = KeyPrefix(prefix);
+  out.resize(out.size() - 2);  // without the 00 01 that ends a whole key
+  return out;
+}
+
+std::string StateHistory::AfterAllVersions(std::string_view key) {
+  std::string out = KeyPrefix(key);
+  out.back() = '\x02';  // escape(key) 00 02: past every version of `key`, before any longer key
+  return out;
+}
+
+bool StateHistory::KeyOfEntry(std::string_view entry, std::string* key) {
+  key->clear();
+  for (size_t i = 0; i + 1 < entry.size(); ++i) {
+    if (entry[i] != '\0') {
+      key->push_back(entry[i]);
+    } else if (entry[i + 1] == '\xff') {
+      key->push_back('\0');
+      ++i;
+    } else {
+      return entry[i + 1] == '\x01' && entry.size() == i + 2 + 8;
+    }
+  }
+  return false;  // the horizon entry, which sorts after every key
+}
+
+Status StateHistory::NewestAt(Cursor& cursor, std::string_view key, uint64_t at,
+                              std::optional<StateVersion>* out) const {
+  const std::string prefix = KeyPrefix(key);
+  const bool found = cursor.Seek(VersionKey(key, at + 1));
+  const bool valid = found ? cursor.Prev() : cursor.Last();
+  if (!valid || cursor.key().size() != prefix.size() + 8 || cursor.key().substr(0, prefix.size()) != prefix) {
+    return Status::OK();
+  }
+  auto v = Decode(cursor.key(), cursor.value());
+  if (!v.ok()) return v.status();
+  *out = std::move(*v);
+  return Status::OK();
+}
+
 Status StateHistory::Versions(const Txn& txn, std::string_view key, uint64_t before, uint32_t limit,
                               std::vector<StateVersion>* out) const {
   const std::string prefix = KeyPrefix(key);

@@ -10,6 +10,7 @@
 //   with FF) holds u64le: the first offset whose versions are all here.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -45,13 +46,51 @@ class StateHistory {
   Result<uint64_t> Horizon(const Txn& txn) const;
   // The newest version of `key` with offset <= at, if any.
   Result<std::optional<StateVersion>> At(const Txn& txn, std::string_view key, uint64_t at) const;
+  // The keys starting with `prefix` and after `after` (all when empty), in
+  // key order, whose newest version with offset <= at is a put that
+  // `visible` accepts (the caller judges TTLs), with that version; at most
+  // limit. Each key costs a few seeks, whatever its number of versions.
+  struct KeyVersion {
+    std::string key;
+    StateVersion version;
+  };
+  template <typename Visible>
+  Status ListAt(const Txn& txn, std::string_view prefix, std::string_view after, uint64_t at, uint32_t limit,
+                const Visible& visible, std::vector<KeyVersion>* out) const;
+
   // Versions of `key` with offset < before, newest first, at most limit.
   Status Versions(const Txn& txn, std::string_view key, uint64_t before, uint32_t limit,
                   std::vector<StateVersion>* out) const;
 
  private:
   explicit StateHistory(MDB_dbi dbi) : dbi_(dbi) {}
+  // ListAt's walk: positions `cursor` on the first version entry at or after
+  // `from` and names its key; false past the last key.
+  static bool KeyOfEntry(std::string_view entry, std::string* key);
+  Status NewestAt(Cursor& cursor, std::string_view key, uint64_t at, std::optional<StateVersion>* out) const;
+  static std::string AfterAllVersions(std::string_view key);
+  static std::string EscapedStart(std::string_view prefix);
   MDB_dbi dbi_;
 };
+
+template <typename Visible>
+Status StateHistory::ListAt(const Txn& txn, std::string_view prefix, std::string_view after, uint64_t at,
+                            uint32_t limit, const Visible& visible, std::vector<KeyVersion>* out) const {
+  auto cursor = Cursor::Open(txn, dbi_);
+  if (!cursor.ok()) return cursor.status();
+  std::string from = EscapedStart(prefix);
+  if (!after.empty()) from = std::max(from, AfterAllVersions(after));
+  std::string key;
+  // LMDB has no empty key to seek to: the start of the table is First().
+  while (out->size() < limit && (from.empty() ? cursor->First() : cursor->Seek(from)) &&
+         KeyOfEntry(cursor->key(), &key)) {
+    if (key.compare(0, prefix.size(), prefix) != 0) break;  // past the prefix's keys
+    std::optional<StateVersion> v;
+    KISSVDB_RETURN_IF_ERROR(NewestAt(*cursor, key, at, &v));
+    if (v.has_value() && !v->deleted && visible(*v)) out->push_back(KeyVersion{key, std::move(*v)});
+    from = AfterAllVersions(key);
+  }
+  return Status::OK();
+}
 
 }  // namespace kissvdb::kv

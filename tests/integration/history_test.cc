@@ -35,7 +35,8 @@ class HistoryTest : public ::testing::Test {
   void RandomWrites(int n, uint32_t seed) {
     std::mt19937 rng(seed);
     for (int i = 0; i < n; ++i) {
-      const std::string key = "h" + std::to_string(rng() % 6);
+      // Mostly "h" keys; a few "g" keys that listings by prefix leave out.
+      const std::string key = (rng() % 5 == 0 ? "g" : "h") + std::to_string(rng() % 6);
       switch (rng() % 6) {
         case 0:
           c_->Delete("/v1/state/" + key);
@@ -89,6 +90,31 @@ class HistoryTest : public ::testing::Test {
           EXPECT_EQ(r.header("kissvdb-offset"), std::to_string(offset));
         }
         ++checked;
+      }
+      // Listings at the offset, in pages of 2: the live keys in key order.
+      for (const std::string prefix : {"", "h", "g3"}) {
+        std::vector<std::string> want;
+        for (const auto& [key, v] : model) {
+          if (key.compare(0, prefix.size(), prefix) == 0 && !(v.expires_at_ms && v.expires_at_ms <= ts)) {
+            want.push_back(key);
+          }
+        }
+        std::vector<std::string> got;
+        std::string after;
+        for (int page = 0; page < 20; ++page) {
+          HttpResponse r = c_->Get("/v1/state?limit=2&prefix=" + prefix + "&at=" + std::to_string(offset) + after);
+          ASSERT_EQ(r.status, 200) << r.body;
+          EXPECT_EQ(r.header("kissvdb-offset"), std::to_string(offset));
+          for (const json& item : r.json) {
+            got.push_back(item["key"]);
+            const Value& v = model.at(item["key"]);
+            EXPECT_EQ(item["value"], v.value) << item["key"] << " at " << offset;
+            EXPECT_EQ(item["revision"], v.revision) << item["key"] << " at " << offset;
+          }
+          if (r.json.size() < 2) break;
+          after = "&after=" + got.back();
+        }
+        ASSERT_EQ(got, want) << "prefix '" << prefix << "' at " << offset;
       }
     }
     EXPECT_GT(checked, 500u);
@@ -156,6 +182,24 @@ TEST_F(HistoryTest, OffsetsOutsideTheHistoryAreClearErrors) {
   EXPECT_EQ(before_all.json["oldest_offset"], 1);
   EXPECT_EQ(c_->Get("/v1/state/k?at=x").status, 400);
   EXPECT_EQ(c_->Get("/v1/state/k/history?before=-1").status, 400);
+  // Listings: the same errors.
+  EXPECT_EQ(c_->Get("/v1/state?at=" + std::to_string(last + 1)).status, 400);
+  HttpResponse list_before_all = c_->Get("/v1/state?at=0");
+  EXPECT_EQ(list_before_all.status, 410) << list_before_all.body;
+  EXPECT_EQ(list_before_all.json["oldest_offset"], 1);
+  EXPECT_EQ(c_->Get("/v1/state?at=" + std::to_string(last)).json.size(), 1u);
+
+  // Vector collections keep only the present: at= is a clear 400.
+  ASSERT_EQ(c_->Post("/v1/vector/v", json{{"dim", 2}}).status, 200);
+  ASSERT_EQ(c_->Post("/v1/vector/v/upsert", json{{"id", "a"}, {"vector", {1, 0}}}).status, 200);
+  for (HttpResponse r : {c_->Get("/v1/vector/v/get?id=a&at=1"), c_->Get("/v1/vector/v?at=1"), c_->Get("/v1/vector?at=1"),
+                         c_->Post("/v1/vector/v/search", json{{"vector", {1, 0}}, {"at", 1}}),
+                         c_->Post("/v1/vector/v/search?at=1", json{{"vector", {1, 0}}}),
+                         c_->Post("/v1/vector/v/search_batch", json{{"queries", {{{"vector", {1, 0}}, {"at", 1}}}}})}) {
+    EXPECT_EQ(r.status, 400) << r.body;
+    EXPECT_NE(r.body.find("keep only the present"), std::string::npos) << r.body;
+  }
+  EXPECT_EQ(c_->Get("/v1/vector/v/get?id=a").status, 200);
 }
 
 }  // namespace
