@@ -48,6 +48,13 @@ struct StateItem {
   std::string value_json;      // the stored JSON value, serialized
   uint64_t revision = 0;
   uint64_t expires_at_ms = 0;  // 0 = no TTL
+  uint64_t as_of = 0;          // reads: the applied offset the answer reflects
+};
+
+// A listing of keys, and the applied offset it reflects.
+struct StatePage {
+  std::vector<StateItem> items;
+  uint64_t as_of = 0;
 };
 
 struct StatePut {
@@ -106,6 +113,7 @@ struct DocItem {
   std::string id;
   uint64_t revision = 0;
   std::string doc_json;  // the stored document, serialized (object keys sorted)
+  uint64_t as_of = 0;    // reads: the applied offset the answer reflects
 };
 
 struct DocPut {
@@ -145,6 +153,7 @@ struct DocPage {
   std::string next_cursor;  // "" on the last page
   Json plan;                // find: {"used": "index"|"scan", ..., "examined": n}
   bool gave_up = false;     // find stopped at DocQuery::give_up_after
+  uint64_t as_of = 0;       // the applied offset the answer reflects
 };
 
 struct DocCollectionInfo {
@@ -294,8 +303,8 @@ class Engine {
   // first failing item (its index in the message) is returned.
   virtual void BatchPutState(std::vector<StatePut> puts, bool atomic, Callback<StateBatchResult> done) = 0;
   virtual Result<StateItem> GetState(const std::string& key) const = 0;
-  virtual Result<std::vector<StateItem>> ListState(const std::string& prefix, const std::string& after,
-                                                   uint32_t limit) const = 0;
+  virtual Result<StatePage> ListState(const std::string& prefix, const std::string& after,
+                                      uint32_t limit) const = 0;
 
   // ---- History (docs/history.md) ----
   // The key as a read right after the event at offset `at` was applied saw
@@ -305,8 +314,8 @@ class Engine {
   virtual Result<StateItem> GetStateAt(const std::string& key, uint64_t at) const = 0;
   // ListState as a read right after the event at offset `at` saw it; the
   // same errors as GetStateAt but NotFound.
-  virtual Result<std::vector<StateItem>> ListStateAt(const std::string& prefix, const std::string& after,
-                                                     uint32_t limit, uint64_t at) const = 0;
+  virtual Result<StatePage> ListStateAt(const std::string& prefix, const std::string& after, uint32_t limit,
+                                        uint64_t at) const = 0;
   // Versions with offset < before (0 = all), newest first, at most limit.
   virtual Result<StateHistoryPage> GetStateHistory(const std::string& key, uint64_t before,
                                                    uint32_t limit) const = 0;

@@ -27,6 +27,7 @@ http::Response DocResponse(const DocItem& item) {
   r.body.reserve(48 + item.id.size() + item.doc_json.size());
   AppendDoc(&r.body, item);
   r.headers.emplace_back("ETag", "\"" + std::to_string(item.revision) + "\"");
+  if (item.as_of != 0) r.headers.emplace_back("KissVDB-Offset", std::to_string(item.as_of));
   return r;
 }
 
@@ -48,6 +49,7 @@ http::Response PageResponse(const DocPage& page, bool with_plan) {
     out.append(page.plan.dump());
   }
   out.push_back('}');
+  if (page.as_of != 0) r.headers.emplace_back("KissVDB-Offset", std::to_string(page.as_of));
   return r;
 }
 

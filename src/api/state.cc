@@ -75,13 +75,13 @@ void ListState(const ApiContext& ctx, Request& req, const Responder& res) {
   if (!items.ok() && items.status().code() == Code::kGone) return Compacted(ctx, res, items.status());
   if (!items.ok()) return res.Error(items.status());
   std::string out = "[";
-  for (size_t i = 0; i < items->size(); ++i) {
+  for (size_t i = 0; i < items->items.size(); ++i) {
     if (i) out.push_back(',');
-    AppendItem(&out, (*items)[i]);
+    AppendItem(&out, items->items[i]);
   }
   out.push_back(']');
   http::Response r = RawJson(std::move(out));
-  if (past) r.headers.emplace_back("KissVDB-Offset", std::to_string(*at));
+  r.headers.emplace_back("KissVDB-Offset", std::to_string(items->as_of));
   res.Send(std::move(r));
 }
 
@@ -96,7 +96,7 @@ void GetState(const ApiContext& ctx, Request& req, const Responder& res) {
   out.reserve(64 + item->key.size() + item->value_json.size());
   AppendItem(&out, *item);
   http::Response r = RawJson(std::move(out));
-  if (past) r.headers.emplace_back("KissVDB-Offset", std::to_string(*at));
+  r.headers.emplace_back("KissVDB-Offset", std::to_string(item->as_of));
   res.Send(std::move(r));
 }
 

@@ -35,13 +35,13 @@ void GetStats(const ApiContext& ctx, Request& req, const Responder& res) {
   for (std::string after;;) {
     auto page = ctx.engine->ListState("", after, kCountPage);
     if (!page.ok()) return res.Error(page.status());
-    keys += page->size();
-    if (page->size() < kCountPage) break;
+    keys += page->items.size();
+    if (page->items.size() < kCountPage) break;
     if (keys >= kMaxCountedKeys) {
       keys_truncated = true;
       break;
     }
-    after = page->back().key;
+    after = page->items.back().key;
   }
 
   auto docs = ctx.engine->ListDocCollections();

@@ -26,7 +26,7 @@ WriteRequest MakeWrite(std::shared_ptr<T> result, Op op, Callback<T> done) {
 DocPage ToPage(doc::FindResult&& found) {
   DocPage page;
   page.documents.reserve(found.docs.size());
-  for (auto& d : found.docs) page.documents.push_back(DocItem{std::move(d.id), d.revision, std::move(d.json)});
+  for (auto& d : found.docs) page.documents.push_back(DocItem{std::move(d.id), d.revision, std::move(d.json), 0});
   page.next_cursor = std::move(found.next_cursor);
   page.plan = std::move(found.plan);
   return page;
@@ -88,7 +88,9 @@ Result<DocItem> EngineImpl::GetDoc(const std::string& collection, const std::str
   auto rec = materializer_->docs().Get(*txn, collection, id);
   if (!rec.ok()) return rec.status();
   if (!rec->has_value()) return Status::NotFound("document not found");
-  return DocItem{id, (*rec)->revision, std::string((*rec)->json)};
+  auto as_of = materializer_->AppliedOffset(*txn);
+  if (!as_of.ok()) return as_of.status();
+  return DocItem{id, (*rec)->revision, std::string((*rec)->json), *as_of};
 }
 
 Result<DocPage> EngineImpl::FindDocs(const DocQuery& query) const {
@@ -111,12 +113,16 @@ Result<DocPage> EngineImpl::FindDocs(const DocQuery& query) const {
   if (!txn.ok()) return txn.status();
   doc::FindResult found;
   KISSVDB_RETURN_IF_ERROR(doc::Find(materializer_->docs(), *txn, req, &found));
+  auto as_of = materializer_->AppliedOffset(*txn);
+  if (!as_of.ok()) return as_of.status();
   if (found.gave_up) {
     DocPage page;
     page.gave_up = true;
     return page;
   }
-  return ToPage(std::move(found));
+  DocPage page = ToPage(std::move(found));
+  page.as_of = *as_of;
+  return page;
 }
 
 Result<DocPage> EngineImpl::ListDocs(const std::string& collection, const std::string& cursor,
@@ -130,8 +136,11 @@ Result<DocPage> EngineImpl::ListDocs(const std::string& collection, const std::s
   if (!txn.ok()) return txn.status();
   doc::FindResult found;
   KISSVDB_RETURN_IF_ERROR(doc::Find(materializer_->docs(), *txn, req, &found));
+  auto as_of = materializer_->AppliedOffset(*txn);
+  if (!as_of.ok()) return as_of.status();
   DocPage page = ToPage(std::move(found));
   page.plan = Json();
+  page.as_of = *as_of;
   return page;
 }
 

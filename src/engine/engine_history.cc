@@ -65,11 +65,11 @@ Result<StateItem> EngineImpl::GetStateAt(const std::string& key, uint64_t at) co
     if (!ts.ok()) return ts.status();
     if (v.expires_at_ms <= *ts) return Status::NotFound("key had expired at offset " + std::to_string(at));
   }
-  return StateItem{key, std::move(v.value_json), v.revision, v.expires_at_ms};
+  return StateItem{key, std::move(v.value_json), v.revision, v.expires_at_ms, at};
 }
 
-Result<std::vector<StateItem>> EngineImpl::ListStateAt(const std::string& prefix, const std::string& after,
-                                                       uint32_t limit, uint64_t at) const {
+Result<StatePage> EngineImpl::ListStateAt(const std::string& prefix, const std::string& after, uint32_t limit,
+                                          uint64_t at) const {
   if (prefix.size() > config_.limits.max_key_len) return Status::InvalidArgument("prefix is longer than max_key_len");
   auto txn = kv::Txn::Begin(*env_, /*read_only=*/true);
   if (!txn.ok()) return txn.status();
@@ -89,12 +89,13 @@ Result<std::vector<StateItem>> EngineImpl::ListStateAt(const std::string& prefix
   std::vector<kv::StateHistory::KeyVersion> found;
   KISSVDB_RETURN_IF_ERROR(materializer_->state_history().ListAt(*txn, prefix, after, at, limit, visible, &found));
   KISSVDB_RETURN_IF_ERROR(ttl_error);
-  std::vector<StateItem> items;
-  items.reserve(found.size());
+  StatePage page;
+  page.as_of = at;
+  page.items.reserve(found.size());
   for (auto& [key, v] : found) {
-    items.push_back(StateItem{std::move(key), std::move(v.value_json), v.revision, v.expires_at_ms});
+    page.items.push_back(StateItem{std::move(key), std::move(v.value_json), v.revision, v.expires_at_ms, 0});
   }
-  return items;
+  return page;
 }
 
 Result<StateHistoryPage> EngineImpl::GetStateHistory(const std::string& key, uint64_t before,

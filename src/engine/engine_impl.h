@@ -30,12 +30,12 @@ class EngineImpl final : public Engine {
   void BatchPutState(std::vector<StatePut> puts, bool atomic, Callback<StateBatchResult> done) override;
   Result<StateItem> GetState(const std::string& key) const override;
   Result<StateItem> GetStateAt(const std::string& key, uint64_t at) const override;
-  Result<std::vector<StateItem>> ListStateAt(const std::string& prefix, const std::string& after, uint32_t limit,
-                                             uint64_t at) const override;
+  Result<StatePage> ListStateAt(const std::string& prefix, const std::string& after, uint32_t limit,
+                                uint64_t at) const override;
   Result<StateHistoryPage> GetStateHistory(const std::string& key, uint64_t before, uint32_t limit) const override;
   Result<uint64_t> HistoryHorizon() const override;
-  Result<std::vector<StateItem>> ListState(const std::string& prefix, const std::string& after,
-                                           uint32_t limit) const override;
+  Result<StatePage> ListState(const std::string& prefix, const std::string& after,
+                              uint32_t limit) const override;
 
   using Engine::CreateVectorCollection;
   void CreateVectorCollection(vector::CollectionSpec spec, std::optional<text::TextSpec> text,

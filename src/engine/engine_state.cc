@@ -6,8 +6,8 @@
 namespace kissvdb {
 
 namespace {
-StateItem ToItem(std::string key, const kv::StateRecordView& rec) {
-  return StateItem{std::move(key), std::string(rec.value_json), rec.revision, rec.expires_at_ms};
+StateItem ToItem(std::string key, const kv::StateRecordView& rec, uint64_t as_of) {
+  return StateItem{std::move(key), std::string(rec.value_json), rec.revision, rec.expires_at_ms, as_of};
 }
 }  // namespace
 
@@ -94,22 +94,27 @@ Result<StateItem> EngineImpl::GetState(const std::string& key) const {
   auto rec = materializer_->state().Get(*txn, key);
   if (!rec.ok()) return rec.status();
   if (!rec->has_value() || (*rec)->ExpiredAt(clock_.NowMs())) return Status::NotFound("key not found");
-  return ToItem(key, **rec);
+  auto as_of = materializer_->AppliedOffset(*txn);
+  if (!as_of.ok()) return as_of.status();
+  return ToItem(key, **rec, *as_of);
 }
 
-Result<std::vector<StateItem>> EngineImpl::ListState(const std::string& prefix, const std::string& after,
-                                                     uint32_t limit) const {
+Result<StatePage> EngineImpl::ListState(const std::string& prefix, const std::string& after,
+                                        uint32_t limit) const {
   if (prefix.size() > config_.limits.max_key_len) return Status::InvalidArgument("prefix is longer than max_key_len");
   auto txn = kv::Txn::Begin(*env_, /*read_only=*/true);
   if (!txn.ok()) return txn.status();
   std::vector<kv::StateRecord> records;
   KISSVDB_RETURN_IF_ERROR(materializer_->state().List(*txn, prefix, after, limit, clock_.NowMs(), &records));
-  std::vector<StateItem> items;
-  items.reserve(records.size());
+  StatePage page;
+  auto as_of = materializer_->AppliedOffset(*txn);
+  if (!as_of.ok()) return as_of.status();
+  page.as_of = *as_of;
+  page.items.reserve(records.size());
   for (auto& r : records) {
-    items.push_back(StateItem{std::move(r.key), std::move(r.value_json), r.revision, r.expires_at_ms});
+    page.items.push_back(StateItem{std::move(r.key), std::move(r.value_json), r.revision, r.expires_at_ms, 0});
   }
-  return items;
+  return page;
 }
 
 }  // namespace kissvdb

@@ -292,7 +292,7 @@ Result<std::vector<DocHit>> EngineImpl::SearchDocs(const DocTextQuery& q) const 
       Json doc = Json::parse((*rec)->json, nullptr, /*allow_exceptions=*/false);
       if (!filter->Matches(doc)) return false;
     }
-    accepted.emplace(std::string(id), DocItem{std::string(id), (*rec)->revision, std::string((*rec)->json)});
+    accepted.emplace(std::string(id), DocItem{std::string(id), (*rec)->revision, std::string((*rec)->json), 0});
     return true;
   };
   // Without a filter, only the hits' documents are read, after the search;

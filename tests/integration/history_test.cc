@@ -170,6 +170,22 @@ TEST_F(HistoryTest, HistoryPagesEveryVersionNewestFirst) {
   EXPECT_EQ(c_->Get("/v1/state/a/history").json["versions"].size(), 1u);
 }
 
+TEST_F(HistoryTest, PresentReadsSayWhereTheyStand) {
+  auto last = [&] { return c_->Get("/v1/log?since=0&limit=1").json["last_offset"].get<uint64_t>(); };
+  ASSERT_EQ(c_->Put("/v1/state/k", json{{"value", 1}}).status, 200);
+  ASSERT_EQ(c_->Put("/v1/doc/notes/a", json{{"text", "x"}}).status, 200);
+  const std::string now = std::to_string(last());
+  EXPECT_EQ(c_->Get("/v1/state/k").header("kissvdb-offset"), now);
+  EXPECT_EQ(c_->Get("/v1/state?prefix=k").header("kissvdb-offset"), now);
+  EXPECT_EQ(c_->Get("/v1/doc/notes/a").header("kissvdb-offset"), now);
+  EXPECT_EQ(c_->Get("/v1/doc/notes").header("kissvdb-offset"), now);
+  EXPECT_EQ(c_->Post("/v1/doc/notes/find", json{{"filter", {{"text", "x"}}}}).header("kissvdb-offset"), now);
+  // A read at that offset gives the same answer, whatever came after.
+  ASSERT_EQ(c_->Put("/v1/state/k", json{{"value", 2}}).status, 200);
+  EXPECT_EQ(c_->Get("/v1/state/k").header("kissvdb-offset"), std::to_string(last()));
+  EXPECT_EQ(c_->Get("/v1/state/k?at=" + now).json["value"], 1);
+}
+
 TEST_F(HistoryTest, OffsetsOutsideTheHistoryAreClearErrors) {
   ASSERT_EQ(c_->Put("/v1/state/k", json{{"value", 1}}).status, 200);
   const uint64_t last = c_->Get("/v1/log?since=0&limit=1").json["last_offset"].get<uint64_t>();

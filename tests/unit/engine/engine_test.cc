@@ -103,7 +103,7 @@ TEST_F(EngineTest, TtlHidesThenSweeperLogsExpiry) {
   EXPECT_TRUE(engine_->GetState("t").ok());
   clock_.Advance(1000);
   EXPECT_EQ(engine_->GetState("t").status().code(), Code::kNotFound) << "expired keys are never returned";
-  EXPECT_TRUE(engine_->ListState("", "", 10)->empty());
+  EXPECT_TRUE(engine_->ListState("", "", 10)->items.empty());
   // The sweeper logs a state_deleted with reason ttl.
   bool seen = false;
   for (int i = 0; i < 200 && !seen; ++i) {
@@ -143,13 +143,15 @@ TEST_F(EngineTest, PutOnExpiredKeyRestartsRevisionAndLogsExpiryFirst) {
 TEST_F(EngineTest, ListInKeyOrderWithPrefixAndAfter) {
   for (const char* k : {"b/2", "a/1", "b/1", "b/3", "c"}) ASSERT_TRUE(Put(k, k).ok());
   auto all = engine_->ListState("b/", "", 10);
-  ASSERT_EQ(all->size(), 3u);
-  EXPECT_EQ((*all)[0].key, "b/1");
-  EXPECT_EQ((*all)[2].key, "b/3");
+  ASSERT_EQ(all->items.size(), 3u);
+  EXPECT_EQ(all->items[0].key, "b/1");
+  EXPECT_EQ(all->items[2].key, "b/3");
+  EXPECT_EQ(all->as_of, 5u) << "the applied offset the listing reflects";
   auto page2 = engine_->ListState("b/", "b/1", 1);
-  ASSERT_EQ(page2->size(), 1u);
-  EXPECT_EQ((*page2)[0].key, "b/2");
-  EXPECT_TRUE(engine_->ListState("b/", "b/3", 10)->empty());
+  ASSERT_EQ(page2->items.size(), 1u);
+  EXPECT_EQ(page2->items[0].key, "b/2");
+  EXPECT_EQ(engine_->GetState("c")->as_of, 5u);
+  EXPECT_TRUE(engine_->ListState("b/", "b/3", 10)->items.empty());
 }
 
 TEST_F(EngineTest, BatchNonAtomicReportsPerItem) {
