@@ -70,15 +70,16 @@ struct StatePutResult {
   uint64_t expires_at_ms = 0;
 };
 
-// One version of a key (docs/history.md): a put, or a deletion (explicit
-// or a TTL expiry), by the offset of its event.
+// One version of a key or a document (docs/history.md): a put, or a
+// deletion (explicit, a TTL expiry, a collection drop), by the offset of its
+// event. For a document, value_json is the document and revision its own.
 struct StateVersion {
   uint64_t offset = 0;
   uint64_t ts_ms = 0;
   uint64_t revision = 0;       // 0 for a deletion
   uint64_t expires_at_ms = 0;  // 0 = no TTL
   bool deleted = false;
-  std::string reason;          // deletions: "explicit" or "ttl"
+  std::string reason;          // deletions: "explicit", "ttl" or "drop"
   std::string value_json;      // puts: the value, serialized
 };
 
@@ -365,6 +366,19 @@ class Engine {
   virtual Result<DocPage> ListDocs(const std::string& collection, const std::string& cursor,
                                    uint32_t limit) const = 0;
   virtual Result<std::vector<DocCollectionInfo>> ListDocCollections() const = 0;
+  // The document as a read right after the event at offset `at` saw it; the
+  // errors of GetStateAt, below DocHistoryHorizon().
+  virtual Result<DocItem> GetDocAt(const std::string& collection, const std::string& id, uint64_t at) const = 0;
+  // ListDocs as of `at`: documents in id order after `after_id` ("" = from
+  // the first); next_cursor is the last id when the page is full.
+  virtual Result<DocPage> ListDocsAt(const std::string& collection, const std::string& after_id, uint32_t limit,
+                                     uint64_t at) const = 0;
+  // FindDocs as of `at`: a scan of the collection's documents then, in id
+  // order (no sort); the cursor is the last id of the previous page.
+  virtual Result<DocPage> FindDocsAt(const DocQuery& query, uint64_t at) const = 0;
+  virtual Result<StateHistoryPage> GetDocHistory(const std::string& collection, const std::string& id,
+                                                 uint64_t before, uint32_t limit) const = 0;
+  virtual Result<uint64_t> DocHistoryHorizon() const = 0;
 
   // ---- Text search ----
   // Defines (or redefines) the text index of a collection and builds it from

@@ -3,6 +3,7 @@
 #include <string>
 
 #include "api/doc_routes.h"
+#include "api/history.h"
 #include "api/json_args.h"
 #include "http/offload.h"
 
@@ -141,7 +142,14 @@ void ListDocs(const ApiContext& ctx, Request& req, const Responder& res) {
   if (!limit.ok()) return res.Error(limit.status());
   if (*limit == 0) return res.Error(Status::InvalidArgument("limit must be at least 1"));
   uint32_t n = static_cast<uint32_t>(std::min<uint64_t>(*limit, ctx.config->limits.max_list_limit));
-  auto page = ctx.engine->ListDocs(req.param("collection"), req.query_or("cursor", ""), n);
+  auto at = QueryAt(req);
+  if (!at.ok()) return res.Error(at.status());
+  const std::string cursor = req.query_or("cursor", "");
+  auto page = *at ? ctx.engine->ListDocsAt(req.param("collection"), cursor, n, **at)
+                  : ctx.engine->ListDocs(req.param("collection"), cursor, n);
+  if (!page.ok() && page.status().code() == Code::kGone) {
+    return SendCompacted(res, page.status(), ctx.engine->DocHistoryHorizon());
+  }
   if (!page.ok()) return res.Error(page.status());
   res.Send(PageResponse(*page, /*with_plan=*/false));
 }
@@ -176,6 +184,20 @@ void FindDocs(const ApiContext& ctx, Request& req, const Responder& res) {
     if (!cursor->is_string()) return res.Error(Status::InvalidArgument("cursor must be a string"));
     q.cursor = cursor->get<std::string>();
   }
+  auto at = OptionalU64(*body, "at");
+  if (!at.ok()) return res.Error(at.status());
+  if (at->has_value()) {
+    // The past has no index: a scan, on the pool when there is one.
+    auto answer = [engine = ctx.engine, q = std::move(q), at = **at, res] {
+      auto page = engine->FindDocsAt(q, at);
+      if (!page.ok() && page.status().code() == Code::kGone) {
+        return SendCompacted(res, page.status(), engine->DocHistoryHorizon());
+      }
+      SendFound(res, std::move(page));
+    };
+    if (ctx.blocking == nullptr) return answer();
+    return http::AnswerOnPool(*ctx.blocking, res, std::move(answer));
+  }
   if (ctx.blocking == nullptr) return SendFound(res, ctx.engine->FindDocs(q));
   // On the I/O thread only while it is cheap (an index lookup, a short
   // scan); a find that reads more starts again on the blocking pool.
@@ -188,9 +210,23 @@ void FindDocs(const ApiContext& ctx, Request& req, const Responder& res) {
 }
 
 void GetDoc(const ApiContext& ctx, Request& req, const Responder& res) {
-  auto item = ctx.engine->GetDoc(req.param("collection"), req.param("id"));
+  auto at = QueryAt(req);
+  if (!at.ok()) return res.Error(at.status());
+  auto item = *at ? ctx.engine->GetDocAt(req.param("collection"), req.param("id"), **at)
+                  : ctx.engine->GetDoc(req.param("collection"), req.param("id"));
+  if (!item.ok() && item.status().code() == Code::kGone) {
+    return SendCompacted(res, item.status(), ctx.engine->DocHistoryHorizon());
+  }
   if (!item.ok()) return res.Error(item.status());
   res.Send(DocResponse(*item));
+}
+
+void GetDocHistory(const ApiContext& ctx, Request& req, const Responder& res) {
+  const std::string& collection = req.param("collection");
+  const std::string& id = req.param("id");
+  SendHistory(ctx, req, res, "doc", [&](uint64_t before, uint32_t limit) {
+    return ctx.engine->GetDocHistory(collection, id, before, limit);
+  });
 }
 
 void PutDoc(const ApiContext& ctx, Request& req, const Responder& res) {

@@ -22,6 +22,7 @@ void DropDocCollection(const ApiContext& ctx, Request& req, const Responder& res
 void FindDocs(const ApiContext& ctx, Request& req, const Responder& res);
 // GET/PUT/PATCH/DELETE /v1/doc/{collection}/{id}
 void GetDoc(const ApiContext& ctx, Request& req, const Responder& res);
+void GetDocHistory(const ApiContext& ctx, Request& req, const Responder& res);
 void PutDoc(const ApiContext& ctx, Request& req, const Responder& res);
 void PatchDoc(const ApiContext& ctx, Request& req, const Responder& res);
 void DeleteDoc(const ApiContext& ctx, Request& req, const Responder& res);

@@ -41,6 +41,7 @@ void RegisterRoutes(http::Router& router, const ApiContext& ctx) {
       {Verb::post, "/v1/doc/{collection}/find", "doc.find", false, FindDocs},
       {Verb::post, "/v1/doc/{collection}/search", "doc.search", false, SearchDocsText},
       {Verb::get, "/v1/doc/{collection}/{id}", "doc.get", false, GetDoc},
+      {Verb::get, "/v1/doc/{collection}/{id}/history", "doc.history", false, GetDocHistory},
       {Verb::put, "/v1/doc/{collection}/{id}", "doc.put", true, PutDoc},
       {Verb::patch, "/v1/doc/{collection}/{id}", "doc.patch", true, PatchDoc},
       {Verb::delete_, "/v1/doc/{collection}/{id}", "doc.delete", true, DeleteDoc},

@@ -3,6 +3,7 @@
 #include <string>
 
 #include "api/api.h"
+#include "api/history.h"
 #include "api/json_args.h"
 
 namespace kissvdb::api {
@@ -55,24 +56,17 @@ Result<StatePut> ParsePut(const Json& op, std::string key, const Limits& limits,
 
 }  // namespace
 
-// A read below the history's horizon: 410 compacted naming the oldest
-// offset still answerable.
-void Compacted(const ApiContext& ctx, const Responder& res, const Status& st) {
-  Json body{{"error", "compacted"}, {"message", st.message()}};
-  if (auto horizon = ctx.engine->HistoryHorizon(); horizon.ok()) body["oldest_offset"] = *horizon;
-  res.Send(http::Response::Json(410, body));
-}
-
 void ListState(const ApiContext& ctx, Request& req, const Responder& res) {
   auto limit = QueryU64(req, "limit", 100);
   if (!limit.ok()) return res.Error(limit.status());
-  const bool past = req.query.count("at") > 0;
-  auto at = QueryU64(req, "at", 0);
+  auto at = QueryAt(req);
   if (!at.ok()) return res.Error(at.status());
   uint32_t n = static_cast<uint32_t>(std::min<uint64_t>(*limit, ctx.config->limits.max_list_limit));
   const std::string prefix = req.query_or("prefix", ""), after = req.query_or("after", "");
-  auto items = past ? ctx.engine->ListStateAt(prefix, after, n, *at) : ctx.engine->ListState(prefix, after, n);
-  if (!items.ok() && items.status().code() == Code::kGone) return Compacted(ctx, res, items.status());
+  auto items = *at ? ctx.engine->ListStateAt(prefix, after, n, **at) : ctx.engine->ListState(prefix, after, n);
+  if (!items.ok() && items.status().code() == Code::kGone) {
+    return SendCompacted(res, items.status(), ctx.engine->HistoryHorizon());
+  }
   if (!items.ok()) return res.Error(items.status());
   std::string out = "[";
   for (size_t i = 0; i < items->items.size(); ++i) {
@@ -86,11 +80,12 @@ void ListState(const ApiContext& ctx, Request& req, const Responder& res) {
 }
 
 void GetState(const ApiContext& ctx, Request& req, const Responder& res) {
-  const bool past = req.query.count("at") > 0;
-  auto at = QueryU64(req, "at", 0);
+  auto at = QueryAt(req);
   if (!at.ok()) return res.Error(at.status());
-  auto item = past ? ctx.engine->GetStateAt(req.param("key"), *at) : ctx.engine->GetState(req.param("key"));
-  if (!item.ok() && item.status().code() == Code::kGone) return Compacted(ctx, res, item.status());
+  auto item = *at ? ctx.engine->GetStateAt(req.param("key"), **at) : ctx.engine->GetState(req.param("key"));
+  if (!item.ok() && item.status().code() == Code::kGone) {
+    return SendCompacted(res, item.status(), ctx.engine->HistoryHorizon());
+  }
   if (!item.ok()) return res.Error(item.status());
   std::string out;
   out.reserve(64 + item->key.size() + item->value_json.size());
@@ -101,29 +96,9 @@ void GetState(const ApiContext& ctx, Request& req, const Responder& res) {
 }
 
 void GetStateHistory(const ApiContext& ctx, Request& req, const Responder& res) {
-  auto limit = QueryU64(req, "limit", 100);
-  if (!limit.ok()) return res.Error(limit.status());
-  auto before = QueryU64(req, "before", 0);
-  if (!before.ok()) return res.Error(before.status());
-  const uint32_t n = static_cast<uint32_t>(std::clamp<uint64_t>(*limit, 1, ctx.config->limits.max_list_limit));
-  auto page = ctx.engine->GetStateHistory(req.param("key"), *before, n);
-  if (!page.ok()) return res.Error(page.status());
-  std::string out = "{\"versions\":[";
-  for (size_t i = 0; i < page->versions.size(); ++i) {
-    const StateVersion& v = page->versions[i];
-    if (i) out.push_back(',');
-    out.append("{\"offset\":").append(std::to_string(v.offset));
-    out.append(",\"ts_ms\":").append(std::to_string(v.ts_ms));
-    out.append(",\"revision\":").append(std::to_string(v.revision));
-    out.append(",\"value\":").append(v.deleted ? "null" : v.value_json);
-    out.append(",\"expires_at_ms\":").append(v.expires_at_ms ? std::to_string(v.expires_at_ms) : "null");
-    out.append(",\"deleted\":").append(v.deleted ? "true" : "false");
-    out.append(",\"reason\":").append(v.deleted ? Json(v.reason).dump() : "null");
-    out.push_back('}');
-  }
-  out.append("],\"next_before\":").append(page->next_before ? std::to_string(page->next_before) : "null");
-  out.push_back('}');
-  res.Send(RawJson(std::move(out)));
+  const std::string& key = req.param("key");
+  SendHistory(ctx, req, res, "value",
+              [&](uint64_t before, uint32_t limit) { return ctx.engine->GetStateHistory(key, before, limit); });
 }
 
 void PutState(const ApiContext& ctx, Request& req, const Responder& res) {

@@ -1,16 +1,34 @@
-// Engine: reads of the past (docs/history.md). Every KV version is kept in
-// LMDB by (key, offset), written with the state in the same transaction, so
-// a read at an offset is one index lookup, as a read of the present is.
+// Engine: reads of the past (docs/history.md). Every version of a KV key or
+// a document is kept in LMDB by (key, offset), written with the model in
+// the same transaction, so a read at an offset is one index lookup, as a
+// read of the present is.
+#include <algorithm>
+
+#include "engine/doc_ops.h"
 #include "engine/engine_impl.h"
 #include "engine/state_ops.h"
+#include "util/json_filter.h"
 
 namespace kissvdb {
 
 namespace {
 
-StateVersion ToVersion(kv::StateVersion&& v) {
+StateVersion ToVersion(kv::Version&& v) {
   return StateVersion{v.offset, v.ts_ms, v.revision, v.expires_at_ms, v.deleted, std::move(v.reason),
                       std::move(v.value_json)};
+}
+
+// Versions of `key` with offset < before (0 = all), newest first, in pages.
+Result<StateHistoryPage> HistoryPage(const kv::VersionHistory& history, const kv::Txn& txn, std::string_view key,
+                                     uint64_t before, uint32_t limit) {
+  std::vector<kv::Version> versions;
+  KISSVDB_RETURN_IF_ERROR(history.Versions(txn, key, before == 0 ? UINT64_MAX : before, limit + 1, &versions));
+  StateHistoryPage page;
+  const bool more = versions.size() > limit;
+  if (more) versions.pop_back();
+  for (auto& v : versions) page.versions.push_back(ToVersion(std::move(v)));
+  if (more && !page.versions.empty()) page.next_before = page.versions.back().offset;
+  return page;
 }
 
 }  // namespace
@@ -23,14 +41,14 @@ Result<uint64_t> EngineImpl::HistoryHorizon() const {
 
 // InvalidArgument when `at` is past the applied offset, Gone when it is
 // below the history's horizon.
-Status EngineImpl::CheckHistoryAt(const kv::Txn& txn, uint64_t at) const {
+Status EngineImpl::CheckHistoryAt(const kv::Txn& txn, const kv::VersionHistory& history, uint64_t at) const {
   auto applied = materializer_->AppliedOffset(txn);
   if (!applied.ok()) return applied.status();
   if (at > *applied) {
     return Status::InvalidArgument("at " + std::to_string(at) + " is past the last offset, " +
                                    std::to_string(*applied));
   }
-  auto horizon = materializer_->state_history().Horizon(txn);
+  auto horizon = history.Horizon(txn);
   if (!horizon.ok()) return horizon.status();
   if (at < *horizon) {
     return Status(Code::kGone, "offset " + std::to_string(at) + " is older than the history kept; the oldest is " +
@@ -55,11 +73,11 @@ Result<StateItem> EngineImpl::GetStateAt(const std::string& key, uint64_t at) co
   KISSVDB_RETURN_IF_ERROR(state_ops::ValidateKey(key, config_.limits));
   auto txn = kv::Txn::Begin(*env_, /*read_only=*/true);
   if (!txn.ok()) return txn.status();
-  KISSVDB_RETURN_IF_ERROR(CheckHistoryAt(*txn, at));
+  KISSVDB_RETURN_IF_ERROR(CheckHistoryAt(*txn, materializer_->state_history(), at));
   auto version = materializer_->state_history().At(*txn, key, at);
   if (!version.ok()) return version.status();
   if (!version->has_value() || (*version)->deleted) return Status::NotFound("key not found at offset " + std::to_string(at));
-  kv::StateVersion& v = **version;
+  kv::Version& v = **version;
   if (v.expires_at_ms != 0) {
     auto ts = EventTimeAt(at);
     if (!ts.ok()) return ts.status();
@@ -73,11 +91,11 @@ Result<StatePage> EngineImpl::ListStateAt(const std::string& prefix, const std::
   if (prefix.size() > config_.limits.max_key_len) return Status::InvalidArgument("prefix is longer than max_key_len");
   auto txn = kv::Txn::Begin(*env_, /*read_only=*/true);
   if (!txn.ok()) return txn.status();
-  KISSVDB_RETURN_IF_ERROR(CheckHistoryAt(*txn, at));
+  KISSVDB_RETURN_IF_ERROR(CheckHistoryAt(*txn, materializer_->state_history(), at));
   // The event's time is read once, and only if a version has a TTL.
   std::optional<Result<uint64_t>> at_ms;
   Status ttl_error;
-  auto visible = [&](const kv::StateVersion& v) {
+  auto visible = [&](const kv::Version& v) {
     if (v.expires_at_ms == 0) return true;
     if (!at_ms) at_ms = EventTimeAt(at);
     if (!at_ms->ok()) {
@@ -86,7 +104,7 @@ Result<StatePage> EngineImpl::ListStateAt(const std::string& prefix, const std::
     }
     return v.expires_at_ms > **at_ms;
   };
-  std::vector<kv::StateHistory::KeyVersion> found;
+  std::vector<kv::VersionHistory::KeyVersion> found;
   KISSVDB_RETURN_IF_ERROR(materializer_->state_history().ListAt(*txn, prefix, after, at, limit, visible, &found));
   KISSVDB_RETURN_IF_ERROR(ttl_error);
   StatePage page;
@@ -103,15 +121,94 @@ Result<StateHistoryPage> EngineImpl::GetStateHistory(const std::string& key, uin
   KISSVDB_RETURN_IF_ERROR(state_ops::ValidateKey(key, config_.limits));
   auto txn = kv::Txn::Begin(*env_, /*read_only=*/true);
   if (!txn.ok()) return txn.status();
-  std::vector<kv::StateVersion> versions;
-  KISSVDB_RETURN_IF_ERROR(materializer_->state_history().Versions(*txn, key, before == 0 ? UINT64_MAX : before,
-                                                                  limit + 1, &versions));
-  StateHistoryPage page;
-  const bool more = versions.size() > limit;
-  if (more) versions.pop_back();
-  for (auto& v : versions) page.versions.push_back(ToVersion(std::move(v)));
-  if (more && !page.versions.empty()) page.next_before = page.versions.back().offset;
+  return HistoryPage(materializer_->state_history(), *txn, key, before, limit);
+}
+
+// ---- Documents: the same, keyed by collection 00 id ----
+
+Result<uint64_t> EngineImpl::DocHistoryHorizon() const {
+  auto txn = kv::Txn::Begin(*env_, /*read_only=*/true);
+  if (!txn.ok()) return txn.status();
+  return materializer_->doc_history().Horizon(*txn);
+}
+
+Result<DocItem> EngineImpl::GetDocAt(const std::string& collection, const std::string& id, uint64_t at) const {
+  KISSVDB_RETURN_IF_ERROR(doc_ops::ValidateDocId(collection, id, config_.limits));
+  auto txn = kv::Txn::Begin(*env_, /*read_only=*/true);
+  if (!txn.ok()) return txn.status();
+  const kv::VersionHistory& history = materializer_->doc_history();
+  KISSVDB_RETURN_IF_ERROR(CheckHistoryAt(*txn, history, at));
+  auto version = history.At(*txn, Materializer::DocHistoryKey(collection, id), at);
+  if (!version.ok()) return version.status();
+  if (!version->has_value() || (*version)->deleted) {
+    return Status::NotFound("document not found at offset " + std::to_string(at));
+  }
+  return DocItem{id, (*version)->revision, std::move((*version)->value_json), at};
+}
+
+Result<DocPage> EngineImpl::ListDocsAt(const std::string& collection, const std::string& after_id, uint32_t limit,
+                                       uint64_t at) const {
+  KISSVDB_RETURN_IF_ERROR(doc_ops::ValidateCollection(collection, config_.limits));
+  limit = std::clamp<uint32_t>(limit, 1, config_.limits.max_list_limit);
+  auto txn = kv::Txn::Begin(*env_, /*read_only=*/true);
+  if (!txn.ok()) return txn.status();
+  const kv::VersionHistory& history = materializer_->doc_history();
+  KISSVDB_RETURN_IF_ERROR(CheckHistoryAt(*txn, history, at));
+  const std::string prefix = Materializer::DocHistoryKey(collection, "");
+  const std::string after = after_id.empty() ? "" : Materializer::DocHistoryKey(collection, after_id);
+  std::vector<kv::VersionHistory::KeyVersion> found;
+  auto any = [](const kv::Version&) { return true; };
+  KISSVDB_RETURN_IF_ERROR(history.ListAt(*txn, prefix, after, at, limit, any, &found));
+  DocPage page;
+  page.as_of = at;
+  for (auto& [key, v] : found) {
+    page.documents.push_back(DocItem{key.substr(prefix.size()), v.revision, std::move(v.value_json), 0});
+  }
+  if (page.documents.size() == limit) page.next_cursor = page.documents.back().id;
   return page;
+}
+
+Result<DocPage> EngineImpl::FindDocsAt(const DocQuery& query, uint64_t at) const {
+  KISSVDB_RETURN_IF_ERROR(doc_ops::ValidateCollection(query.collection, config_.limits));
+  if (!query.filter.is_null() && !query.filter.is_object()) {
+    return Status::InvalidArgument("filter must be a JSON object");
+  }
+  if (query.sort) return Status::InvalidArgument("sort is not supported with at: matches come in id order");
+  auto compiled = JsonFilter::Compile(query.filter);
+  if (!compiled.ok()) return compiled.status();
+  const uint32_t limit = std::clamp<uint32_t>(query.limit, 1, config_.limits.max_doc_find);
+  auto txn = kv::Txn::Begin(*env_, /*read_only=*/true);
+  if (!txn.ok()) return txn.status();
+  const kv::VersionHistory& history = materializer_->doc_history();
+  KISSVDB_RETURN_IF_ERROR(CheckHistoryAt(*txn, history, at));
+  const std::string prefix = Materializer::DocHistoryKey(query.collection, "");
+  const std::string after = query.cursor.empty() ? "" : Materializer::DocHistoryKey(query.collection, query.cursor);
+  // Every document of the collection at `at` is read and matched: there is
+  // no index of the past.
+  uint64_t examined = 0;
+  auto matches = [&](const kv::Version& v) {
+    ++examined;
+    const Json doc = Json::parse(v.value_json, nullptr, /*allow_exceptions=*/false);
+    return !doc.is_discarded() && compiled->Matches(doc);
+  };
+  std::vector<kv::VersionHistory::KeyVersion> found;
+  KISSVDB_RETURN_IF_ERROR(history.ListAt(*txn, prefix, after, at, limit, matches, &found));
+  DocPage page;
+  page.as_of = at;
+  for (auto& [key, v] : found) {
+    page.documents.push_back(DocItem{key.substr(prefix.size()), v.revision, std::move(v.value_json), 0});
+  }
+  if (page.documents.size() == limit) page.next_cursor = page.documents.back().id;
+  page.plan = Json{{"used", "scan"}, {"examined", examined}, {"note", "the documents as of at, from their history"}};
+  return page;
+}
+
+Result<StateHistoryPage> EngineImpl::GetDocHistory(const std::string& collection, const std::string& id,
+                                                   uint64_t before, uint32_t limit) const {
+  KISSVDB_RETURN_IF_ERROR(doc_ops::ValidateDocId(collection, id, config_.limits));
+  auto txn = kv::Txn::Begin(*env_, /*read_only=*/true);
+  if (!txn.ok()) return txn.status();
+  return HistoryPage(materializer_->doc_history(), *txn, Materializer::DocHistoryKey(collection, id), before, limit);
 }
 
 }  // namespace kissvdb

@@ -34,6 +34,13 @@ class EngineImpl final : public Engine {
                                 uint64_t at) const override;
   Result<StateHistoryPage> GetStateHistory(const std::string& key, uint64_t before, uint32_t limit) const override;
   Result<uint64_t> HistoryHorizon() const override;
+  Result<DocItem> GetDocAt(const std::string& collection, const std::string& id, uint64_t at) const override;
+  Result<DocPage> ListDocsAt(const std::string& collection, const std::string& after_id, uint32_t limit,
+                             uint64_t at) const override;
+  Result<DocPage> FindDocsAt(const DocQuery& query, uint64_t at) const override;
+  Result<StateHistoryPage> GetDocHistory(const std::string& collection, const std::string& id, uint64_t before,
+                                         uint32_t limit) const override;
+  Result<uint64_t> DocHistoryHorizon() const override;
   Result<StatePage> ListState(const std::string& prefix, const std::string& after,
                               uint32_t limit) const override;
 
@@ -90,7 +97,7 @@ class EngineImpl final : public Engine {
 
  private:
   // History reads (engine_history.cc).
-  Status CheckHistoryAt(const kv::Txn& txn, uint64_t at) const;
+  Status CheckHistoryAt(const kv::Txn& txn, const kv::VersionHistory& history, uint64_t at) const;
   Result<uint64_t> EventTimeAt(uint64_t at) const;
   Status DiscardStateTornByPowerLoss();
   // The offset of the last checkpoint (snapshot.json), 0 if none.

@@ -33,8 +33,10 @@ Result<std::unique_ptr<Materializer>> Materializer::Open(kv::LmdbEnv& env) {
     if (!raw.ok()) return raw.status();
     if (raw->has_value() && (*raw)->size() == 8) applied = kv::GetU64LE((*raw)->data());
   }
-  auto history = kv::StateHistory::Open(*txn, applied);
+  auto history = kv::VersionHistory::Open(*txn, "state_history", applied);
   if (!history.ok()) return history.status();
+  auto doc_history = kv::VersionHistory::Open(*txn, "doc_history", applied);
+  if (!doc_history.ok()) return doc_history.status();
   KISSVDB_RETURN_IF_ERROR(txn->Commit());
   auto m = std::unique_ptr<Materializer>(new Materializer(env, *state, *meta));
   m->docs_ = *docs;
@@ -42,12 +44,56 @@ Result<std::unique_ptr<Materializer>> Materializer::Open(kv::LmdbEnv& env) {
   m->text_defs_ = *text_defs;
   m->tx_keys_ = *tx_keys;
   m->state_history_ = *history;
+  m->doc_history_ = *doc_history;
   return m;
+}
+
+// Collection names and ids hold no byte 0 (doc_ops::ValidateDocId), so a
+// collection's documents sort together.
+std::string Materializer::DocHistoryKey(std::string_view collection, std::string_view id) {
+  std::string key;
+  key.reserve(collection.size() + 1 + id.size());
+  key.append(collection).push_back('\0');
+  key.append(id);
+  return key;
+}
+
+// A document event's version, written with the document (before the store
+// applies it: a drop still sees the collection's documents).
+Status Materializer::ApplyDocHistory(kv::Txn& txn, const Event& event) {
+  const Json& d = event.data;
+  const std::string& collection = d.at("collection").get_ref<const std::string&>();
+  if (event.type == event_type::kDocCollectionDropped) {
+    std::vector<std::string> ids;
+    KISSVDB_RETURN_IF_ERROR(docs_->ForEach(txn, collection, [&](std::string_view id, const doc::DocRecordView&) {
+      ids.emplace_back(id);
+      return Status::OK();
+    }));
+    for (const std::string& id : ids) {
+      KISSVDB_RETURN_IF_ERROR(doc_history_->ApplyDelete(txn, DocHistoryKey(collection, id), event.offset,
+                                                        event.ts_ms, kv::DeleteReason::kDrop));
+    }
+    return Status::OK();
+  }
+  const std::string key = DocHistoryKey(collection, d.at("id").get_ref<const std::string&>());
+  if (event.type == event_type::kDocDeleted) {
+    return doc_history_->ApplyDelete(txn, key, event.offset, event.ts_ms, kv::DeleteReason::kExplicit);
+  }
+  return doc_history_->ApplyPut(txn, key, event.offset, event.ts_ms, d.at("revision").get<uint64_t>(), 0,
+                                d.at("doc").dump());
 }
 
 Status Materializer::ApplyToTxn(kv::Txn& txn, const Event& event) {
   if (text::TextDefs::Handles(event.type)) KISSVDB_RETURN_IF_ERROR(text_defs_->ApplyEvent(txn, event));
-  if (doc::DocStore::Handles(event.type)) return docs_->ApplyEvent(txn, event);
+  if (doc::DocStore::Handles(event.type)) {
+    try {
+      KISSVDB_RETURN_IF_ERROR(ApplyDocHistory(txn, event));
+    } catch (const Json::exception& e) {
+      return Status::Corruption("event " + std::to_string(event.offset) + " (" + event.type +
+                                ") has a malformed payload: " + e.what());
+    }
+    return docs_->ApplyEvent(txn, event);
+  }
   if (auth_keys::AuthKeyStore::Handles(event.type)) return auth_keys_->ApplyEvent(txn, event);
   if (kv::TxKeyStore::Handles(event.type)) return tx_keys_->ApplyEvent(txn, event, tx_window_ms_);
   const Json& d = event.data;
@@ -66,7 +112,8 @@ Status Materializer::ApplyToTxn(kv::Txn& txn, const Event& event) {
     if (event.type == event_type::kStateDeleted) {
       const std::string& key = d.at("key").get_ref<const std::string&>();
       const bool expired = d.contains("reason") && d["reason"] == "ttl";
-      KISSVDB_RETURN_IF_ERROR(state_history_->ApplyDelete(txn, key, event.offset, event.ts_ms, expired));
+      KISSVDB_RETURN_IF_ERROR(state_history_->ApplyDelete(
+          txn, key, event.offset, event.ts_ms, expired ? kv::DeleteReason::kTtl : kv::DeleteReason::kExplicit));
       return state_.ApplyDelete(txn, key);
     }
   } catch (const Json::exception& e) {

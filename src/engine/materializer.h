@@ -17,7 +17,7 @@
 #include "kissvdb/event.h"
 #include "kissvdb/status.h"
 #include "kv/lmdb.h"
-#include "kv/state_history.h"
+#include "kv/version_history.h"
 #include "kv/state_store.h"
 #include "kv/tx_key_store.h"
 #include "text/text_defs.h"
@@ -38,7 +38,10 @@ class Materializer {
   const auth_keys::AuthKeyIndex& auth_index() const { return auth_index_; }
   const text::TextDefs& text_defs() const { return *text_defs_; }
   const kv::TxKeyStore& tx_keys() const { return *tx_keys_; }
-  const kv::StateHistory& state_history() const { return *state_history_; }
+  const kv::VersionHistory& state_history() const { return *state_history_; }
+  // Versions of documents, keyed by DocHistoryKey(collection, id).
+  const kv::VersionHistory& doc_history() const { return *doc_history_; }
+  static std::string DocHistoryKey(std::string_view collection, std::string_view id);
   // How long an idempotency key is kept (config.tx_idempotency_window_ms);
   // part of what the events mean, so set it before any apply.
   void set_tx_window_ms(uint64_t ms) { tx_window_ms_ = ms; }
@@ -74,6 +77,7 @@ class Materializer {
   Result<std::string> Digest(const kv::Txn& txn) const;
 
  private:
+  Status ApplyDocHistory(kv::Txn& txn, const Event& event);
   Materializer(kv::LmdbEnv& env, kv::StateStore state, MDB_dbi meta)
       : env_(env), state_(state), meta_(meta) {}
   kv::LmdbEnv& env_;
@@ -83,7 +87,8 @@ class Materializer {
   std::optional<auth_keys::AuthKeyStore> auth_keys_;  // set by Open
   std::optional<text::TextDefs> text_defs_;           // set by Open
   std::optional<kv::TxKeyStore> tx_keys_;             // set by Open
-  std::optional<kv::StateHistory> state_history_;     // set by Open
+  std::optional<kv::VersionHistory> state_history_;   // set by Open
+  std::optional<kv::VersionHistory> doc_history_;     // set by Open
   uint64_t tx_window_ms_ = 24ull * 3600 * 1000;
   auth_keys::AuthKeyIndex auth_index_;
   vector::VectorStore* vectors_ = nullptr;

@@ -142,6 +142,11 @@ async function docs(): Promise<void> {
   expect("doc patch", patch.data?.doc["views"] === 2 && !("tags" in (patch.data?.doc ?? {})), patch.data);
   const got = await api.GET("/v1/doc/{collection}/{id}", { params: { path: { ...coll, id: "d1" } } });
   expect("doc get", got.data?.doc["title"] === "hello", got.error);
+  const versions = await api.GET("/v1/doc/{collection}/{id}/history", { params: { path: { ...coll, id: "d1" }, query: { limit: 10 } } });
+  const first = versions.data?.versions[versions.data.versions.length - 1];
+  expect("doc history lists versions newest first", versions.data?.versions.length === 2 && first?.doc?.["views"] === 1, versions.error);
+  const then = await api.GET("/v1/doc/{collection}/{id}", { params: { path: { ...coll, id: "d1" }, query: { at: first?.offset ?? 0 } } });
+  expect("doc get at a past offset", then.data?.doc["views"] === 1, then.error);
   const find = await api.POST("/v1/doc/{collection}/find", {
     params: { path: coll },
     body: { filter: { views: { $gte: 2 } }, sort: { field: "views" }, limit: 500 },

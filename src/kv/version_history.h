@@ -1,10 +1,15 @@
-// StateHistory: every version of every KV key, kept by (key, offset), so a
-// read can answer as of any retained offset (docs/history.md). Derived from
-// the state events like the state itself, in the same LMDB transaction.
+// VersionHistory: every version of every item of a model, kept by (key,
+// offset), so a read can answer as of any retained offset (docs/history.md).
+// Derived from the model's events like the model itself, in the same LMDB
+// transaction. One table per model:
 //
-//   state_history  escape(key) 00 01 be64(offset) ->
-//                  u64le ts_ms | u64le revision | u64le expires_at_ms |
-//                  u8 kind (0 put, 1 deleted explicitly, 2 expired) | value JSON (puts)
+//   state_history  key -> versions of a KV key
+//   doc_history    collection 00 id -> versions of a document
+//
+//   escape(key) 00 01 be64(offset) ->
+//       u64le ts_ms | u64le revision | u64le expires_at_ms |
+//       u8 kind (0 put, 1 deleted explicitly, 2 expired, 3 collection dropped) |
+//       value JSON (puts)
 //   escape: byte 00 -> 00 FF, so a key's versions sort together, by offset,
 //   and keys keep their order. The entry FF FF "horizon" (no UTF-8 key starts
 //   with FF) holds u64le: the first offset whose versions are all here.
@@ -22,37 +27,40 @@
 
 namespace kissvdb::kv {
 
-struct StateVersion {
+struct Version {
   uint64_t offset = 0;
   uint64_t ts_ms = 0;
   uint64_t revision = 0;  // 0 for a deletion
   uint64_t expires_at_ms = 0;
   bool deleted = false;
-  std::string reason;  // deletions: "explicit" or "ttl"
+  std::string reason;  // deletions: "explicit", "ttl" or "drop"
   std::string value_json;
 };
 
-class StateHistory {
+enum class DeleteReason { kExplicit, kTtl, kDrop };
+
+class VersionHistory {
  public:
-  // Opens (creating) the table. A table created now in an environment that
-  // has applied events up to `applied_offset` starts its history after it.
-  static Result<StateHistory> Open(Txn& txn, uint64_t applied_offset);
+  // Opens (creating) the table `name`. A table created now in an
+  // environment that has applied events up to `applied_offset` starts its
+  // history after it.
+  static Result<VersionHistory> Open(Txn& txn, const char* name, uint64_t applied_offset);
 
   Status ApplyPut(Txn& txn, std::string_view key, uint64_t offset, uint64_t ts_ms, uint64_t revision,
                   uint64_t expires_at_ms, std::string_view value_json) const;
-  Status ApplyDelete(Txn& txn, std::string_view key, uint64_t offset, uint64_t ts_ms, bool expired) const;
+  Status ApplyDelete(Txn& txn, std::string_view key, uint64_t offset, uint64_t ts_ms, DeleteReason reason) const;
 
   // The first offset whose versions are all kept.
   Result<uint64_t> Horizon(const Txn& txn) const;
   // The newest version of `key` with offset <= at, if any.
-  Result<std::optional<StateVersion>> At(const Txn& txn, std::string_view key, uint64_t at) const;
+  Result<std::optional<Version>> At(const Txn& txn, std::string_view key, uint64_t at) const;
   // The keys starting with `prefix` and after `after` (all when empty), in
   // key order, whose newest version with offset <= at is a put that
   // `visible` accepts (the caller judges TTLs), with that version; at most
   // limit. Each key costs a few seeks, whatever its number of versions.
   struct KeyVersion {
     std::string key;
-    StateVersion version;
+    Version version;
   };
   template <typename Visible>
   Status ListAt(const Txn& txn, std::string_view prefix, std::string_view after, uint64_t at, uint32_t limit,
@@ -60,21 +68,21 @@ class StateHistory {
 
   // Versions of `key` with offset < before, newest first, at most limit.
   Status Versions(const Txn& txn, std::string_view key, uint64_t before, uint32_t limit,
-                  std::vector<StateVersion>* out) const;
+                  std::vector<Version>* out) const;
 
  private:
-  explicit StateHistory(MDB_dbi dbi) : dbi_(dbi) {}
+  explicit VersionHistory(MDB_dbi dbi) : dbi_(dbi) {}
   // ListAt's walk: positions `cursor` on the first version entry at or after
   // `from` and names its key; false past the last key.
   static bool KeyOfEntry(std::string_view entry, std::string* key);
-  Status NewestAt(Cursor& cursor, std::string_view key, uint64_t at, std::optional<StateVersion>* out) const;
+  Status NewestAt(Cursor& cursor, std::string_view key, uint64_t at, std::optional<Version>* out) const;
   static std::string AfterAllVersions(std::string_view key);
   static std::string EscapedStart(std::string_view prefix);
   MDB_dbi dbi_;
 };
 
 template <typename Visible>
-Status StateHistory::ListAt(const Txn& txn, std::string_view prefix, std::string_view after, uint64_t at,
+Status VersionHistory::ListAt(const Txn& txn, std::string_view prefix, std::string_view after, uint64_t at,
                             uint32_t limit, const Visible& visible, std::vector<KeyVersion>* out) const {
   auto cursor = Cursor::Open(txn, dbi_);
   if (!cursor.ok()) return cursor.status();
@@ -85,7 +93,7 @@ Status StateHistory::ListAt(const Txn& txn, std::string_view prefix, std::string
   while (out->size() < limit && (from.empty() ? cursor->First() : cursor->Seek(from)) &&
          KeyOfEntry(cursor->key(), &key)) {
     if (key.compare(0, prefix.size(), prefix) != 0) break;  // past the prefix's keys
-    std::optional<StateVersion> v;
+    std::optional<Version> v;
     KISSVDB_RETURN_IF_ERROR(NewestAt(*cursor, key, at, &v));
     if (v.has_value() && !v->deleted && visible(*v)) out->push_back(KeyVersion{key, std::move(*v)});
     from = AfterAllVersions(key);

@@ -1,4 +1,4 @@
-#include "kv/state_history.h"
+#include "kv/version_history.h"
 
 namespace kissvdb::kv {
 
@@ -6,7 +6,7 @@ namespace {
 
 constexpr std::string_view kHorizonKey("\xff\xff" "horizon", 9);
 constexpr size_t kHeader = 25;  // ts, revision, expires_at, kind
-enum Kind : uint8_t { kPut = 0, kDeleted = 1, kExpired = 2 };
+enum Kind : uint8_t { kPut = 0, kDeleted = 1, kExpired = 2, kDropped = 3 };
 
 // escape(key) 00 01: every version key of `key` starts with this.
 std::string KeyPrefix(std::string_view key) {
@@ -33,16 +33,16 @@ uint64_t U64BE(std::string_view s) {
   return v;
 }
 
-Result<StateVersion> Decode(std::string_view version_key, std::string_view raw) {
-  if (raw.size() < kHeader || version_key.size() < 8) return Status::Corruption("state_history: short record");
-  StateVersion v;
+Result<Version> Decode(std::string_view version_key, std::string_view raw) {
+  if (raw.size() < kHeader || version_key.size() < 8) return Status::Corruption("history: short record");
+  Version v;
   v.offset = U64BE(version_key.substr(version_key.size() - 8));
   v.ts_ms = GetU64LE(raw.data());
   v.revision = GetU64LE(raw.data() + 8);
   v.expires_at_ms = GetU64LE(raw.data() + 16);
   const uint8_t kind = static_cast<uint8_t>(raw[24]);
   v.deleted = kind != kPut;
-  if (v.deleted) v.reason = kind == kExpired ? "ttl" : "explicit";
+  if (v.deleted) v.reason = kind == kExpired ? "ttl" : kind == kDropped ? "drop" : "explicit";
   v.value_json.assign(raw.substr(kHeader));
   return v;
 }
@@ -61,8 +61,8 @@ Status Put(Txn& txn, MDB_dbi dbi, std::string_view key, uint64_t offset, uint64_
 
 }  // namespace
 
-Result<StateHistory> StateHistory::Open(Txn& txn, uint64_t applied_offset) {
-  auto dbi = txn.OpenDb("state_history", MDB_CREATE);
+Result<VersionHistory> VersionHistory::Open(Txn& txn, const char* name, uint64_t applied_offset) {
+  auto dbi = txn.OpenDb(name, MDB_CREATE);
   if (!dbi.ok()) return dbi.status();
   auto horizon = txn.Get(*dbi, kHorizonKey);
   if (!horizon.ok()) return horizon.status();
@@ -71,27 +71,28 @@ Result<StateHistory> StateHistory::Open(Txn& txn, uint64_t applied_offset) {
     PutU64LE(&raw, applied_offset + 1);
     KISSVDB_RETURN_IF_ERROR(txn.Put(*dbi, kHorizonKey, raw));
   }
-  return StateHistory(*dbi);
+  return VersionHistory(*dbi);
 }
 
-Status StateHistory::ApplyPut(Txn& txn, std::string_view key, uint64_t offset, uint64_t ts_ms, uint64_t revision,
+Status VersionHistory::ApplyPut(Txn& txn, std::string_view key, uint64_t offset, uint64_t ts_ms, uint64_t revision,
                               uint64_t expires_at_ms, std::string_view value_json) const {
   return Put(txn, dbi_, key, offset, ts_ms, revision, expires_at_ms, kPut, value_json);
 }
 
-Status StateHistory::ApplyDelete(Txn& txn, std::string_view key, uint64_t offset, uint64_t ts_ms,
-                                 bool expired) const {
-  return Put(txn, dbi_, key, offset, ts_ms, 0, 0, expired ? kExpired : kDeleted, "");
+Status VersionHistory::ApplyDelete(Txn& txn, std::string_view key, uint64_t offset, uint64_t ts_ms,
+                                   DeleteReason reason) const {
+  const Kind kind = reason == DeleteReason::kTtl ? kExpired : reason == DeleteReason::kDrop ? kDropped : kDeleted;
+  return Put(txn, dbi_, key, offset, ts_ms, 0, 0, kind, "");
 }
 
-Result<uint64_t> StateHistory::Horizon(const Txn& txn) const {
+Result<uint64_t> VersionHistory::Horizon(const Txn& txn) const {
   auto raw = txn.Get(dbi_, kHorizonKey);
   if (!raw.ok()) return raw.status();
-  if (!raw->has_value() || (*raw)->size() != 8) return Status::Corruption("state_history: no horizon");
+  if (!raw->has_value() || (*raw)->size() != 8) return Status::Corruption("history: no horizon");
   return GetU64LE((*raw)->data());
 }
 
-Result<std::optional<StateVersion>> StateHistory::At(const Txn& txn, std::string_view key, uint64_t at) const {
+Result<std::optional<Version>> VersionHistory::At(const Txn& txn, std::string_view key, uint64_t at) const {
   const std::string prefix = KeyPrefix(key);
   auto cursor = Cursor::Open(txn, dbi_);
   if (!cursor.ok()) return cursor.status();
@@ -99,26 +100,26 @@ Result<std::optional<StateVersion>> StateHistory::At(const Txn& txn, std::string
   const bool found = at == UINT64_MAX ? false : cursor->Seek(VersionKey(key, at + 1));
   const bool valid = found ? cursor->Prev() : cursor->Last();
   if (!valid || cursor->key().size() != prefix.size() + 8 || cursor->key().substr(0, prefix.size()) != prefix) {
-    return std::optional<StateVersion>();
+    return std::optional<Version>();
   }
   auto v = Decode(cursor->key(), cursor->value());
   if (!v.ok()) return v.status();
-  return std::optional<StateVersion>(std::move(*v));
+  return std::optional<Version>(std::move(*v));
 }
 
-std::string StateHistory::EscapedStart(std::string_view prefix) {
+std::string VersionHistory::EscapedStart(std::string_view prefix) {
   std::string out = KeyPrefix(prefix);
   out.resize(out.size() - 2);  // without the 00 01 that ends a whole key
   return out;
 }
 
-std::string StateHistory::AfterAllVersions(std::string_view key) {
+std::string VersionHistory::AfterAllVersions(std::string_view key) {
   std::string out = KeyPrefix(key);
   out.back() = '\x02';  // escape(key) 00 02: past every version of `key`, before any longer key
   return out;
 }
 
-bool StateHistory::KeyOfEntry(std::string_view entry, std::string* key) {
+bool VersionHistory::KeyOfEntry(std::string_view entry, std::string* key) {
   key->clear();
   for (size_t i = 0; i + 1 < entry.size(); ++i) {
     if (entry[i] != '\0') {
@@ -133,8 +134,8 @@ bool StateHistory::KeyOfEntry(std::string_view entry, std::string* key) {
   return false;  // the horizon entry, which sorts after every key
 }
 
-Status StateHistory::NewestAt(Cursor& cursor, std::string_view key, uint64_t at,
-                              std::optional<StateVersion>* out) const {
+Status VersionHistory::NewestAt(Cursor& cursor, std::string_view key, uint64_t at,
+                              std::optional<Version>* out) const {
   const std::string prefix = KeyPrefix(key);
   const bool found = cursor.Seek(VersionKey(key, at + 1));
   const bool valid = found ? cursor.Prev() : cursor.Last();
@@ -147,8 +148,8 @@ Status StateHistory::NewestAt(Cursor& cursor, std::string_view key, uint64_t at,
   return Status::OK();
 }
 
-Status StateHistory::Versions(const Txn& txn, std::string_view key, uint64_t before, uint32_t limit,
-                              std::vector<StateVersion>* out) const {
+Status VersionHistory::Versions(const Txn& txn, std::string_view key, uint64_t before, uint32_t limit,
+                              std::vector<Version>* out) const {
   const std::string prefix = KeyPrefix(key);
   auto cursor = Cursor::Open(txn, dbi_);
   if (!cursor.ok()) return cursor.status();
