@@ -4,7 +4,9 @@
 #   bench/run.sh --full     10 s per run, 3 runs per side interleaved; writes
 #                           docs/BENCHMARKS.md (about 15-20 minutes, and about
 #                           as long again for the text rows, mostly their
-#                           ranking quality over 1,000 queries per mode)
+#                           ranking quality over 1,000 queries per mode;
+#                           the ingest row's 100k/300k/1M vectors add 5-10
+#                           minutes and a daemon of ~1 GiB RSS)
 #   bench/run.sh --quick    about 1 s per row, one run: checks that every row
 #                           runs and prints the table (the "bench" ctest)
 #
@@ -21,7 +23,7 @@
 #                           if bench/sse_fanout.cc is absent)
 #   --out FILE              the Markdown report (default: docs/BENCHMARKS.md
 #                           for --full, none for --quick)
-#   --rows a,b              only these rows: vector,get,put,cas,doc,docfind,events,tx,sql,text,sse,boot
+#   --rows a,b              only these rows: vector,get,put,cas,doc,docfind,events,tx,sql,text,sse,boot,ingest
 #   --seconds S --runs N    override the mode's run length and count
 #   --no-setup              do not install missing peers
 #
@@ -54,7 +56,7 @@ while (( $# )); do
     --no-setup) setup=0 ;;
     --rows|--seconds|--runs) passthru+=("$1" "$2"); shift ;;
     --keep) passthru+=("$1") ;;
-    -h|--help) sed -n '2,33p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,37p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "run.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
   esac
   shift

@@ -14,7 +14,7 @@ import tempfile
 import time
 import traceback
 
-from . import report, rows_boot, rows_kv, rows_sql, rows_sse, rows_text, rows_tx, rows_vector
+from . import report, rows_boot, rows_ingest, rows_kv, rows_sql, rows_sse, rows_text, rows_tx, rows_vector
 from .ctx import Ctx
 
 ROWS = {  # name -> (function, needs the shared daemon)
@@ -30,6 +30,7 @@ ROWS = {  # name -> (function, needs the shared daemon)
     "text": (rows_text.text_rows, True),
     "sse": (rows_sse.sse_rows, False),
     "boot": (rows_boot.boot_rows, False),
+    "ingest": (rows_ingest.ingest_rows, False),
 }
 
 

@@ -74,11 +74,14 @@ class Ctx:
     def kiss_url(self):
         return f"http://127.0.0.1:{self.kiss.port}"
 
-    def wrk_kiss(self, script="http.lua", env=None, **kw):
+    def wrk_kiss(self, script="http.lua", env=None, kiss=None, **kw):
+        """wrk against the shared daemon, or `kiss` (a procs.KissVDB of a
+        row's own, started with self.token)."""
+        kiss = kiss or self.kiss
         e = {"KB_TOKEN": self.token}
         e.update(env or {})
-        return with_cpu(self.kiss.proc.pid,
-                        lambda: loadgen.wrk(self.kiss_url(), script, self.p["seconds"], env=e, **kw))
+        return with_cpu(kiss.proc.pid,
+                        lambda: loadgen.wrk(f"http://127.0.0.1:{kiss.port}", script, self.p["seconds"], env=e, **kw))
 
     # ---- peers ----
 

@@ -79,12 +79,20 @@ def free_port():
         return s.getsockname()[1]
 
 
-def rss_bytes(pid):
+def status_bytes(pid, keys=("VmRSS", "VmHWM", "RssAnon", "RssFile")):
+    """The memory figures `keys` of /proc/<pid>/status, in bytes (VmHWM:
+    the peak RSS since the process started)."""
+    out = {}
     with open(f"/proc/{pid}/status") as f:
         for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    return 0
+            k = line.split(":")[0]
+            if k in keys:
+                out[k] = int(line.split()[1]) * 1024
+    return out
+
+
+def rss_bytes(pid):
+    return status_bytes(pid, ("VmRSS",)).get("VmRSS", 0)
 
 
 def cpu_seconds(pid):

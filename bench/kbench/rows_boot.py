@@ -11,16 +11,6 @@ from .ctx import VALUE_100
 from .report import Row
 
 
-def _rss_detail(pid):
-    out = {}
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            k = line.split(":")[0]
-            if k in ("VmRSS", "RssAnon", "RssFile"):
-                out[k] = int(line.split()[1]) * 1024
-    return out
-
-
 def boot_rows(ctx):
     n = ctx.p["mem_keys"]
     scale = 1_000_000 / n
@@ -34,7 +24,7 @@ def boot_rows(ctx):
     kiss = procs.KissVDB(ctx.args.binary, d, ctx.token, d + ".log")
     kiss.start()
     time.sleep(0.5)
-    r0 = _rss_detail(kiss.proc.pid)
+    r0 = procs.status_bytes(kiss.proc.pid)
     ctx.say(f"boot: loading {n:,} keys into KissVDB")
     ops = (f'{{"key":"m:{i}","value":"{VALUE_100}"}}' for i in range(n))
     bodies = []
@@ -49,7 +39,7 @@ def boot_rows(ctx):
     t0 = time.monotonic()
     parallel(kiss.port, ctx.token, bodies, "POST", "/v1/state/batch_put", workers=4)
     load_s = time.monotonic() - t0
-    r1 = _rss_detail(kiss.proc.pid)
+    r1 = procs.status_bytes(kiss.proc.pid)
     mem.kiss = (r1["VmRSS"] - r0["VmRSS"]) * scale / 2**20
     anon = (r1.get("RssAnon", 0) - r0.get("RssAnon", 0)) * scale / 2**20
     from .client import Client

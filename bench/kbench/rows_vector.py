@@ -28,9 +28,10 @@ SEARCH_BATCH = 16
 TARGET_RECALL = 0.95
 
 
-def cache_dir():
+def cache_dir(name="fashion-mnist"):
+    """~/.cache/kissvdb/bench/<name>: data made or unpacked for the bench."""
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    d = os.path.join(base, "kissvdb", "bench", "fashion-mnist")
+    d = os.path.join(base, "kissvdb", "bench", name)
     os.makedirs(d, exist_ok=True)
     return d
 
@@ -83,25 +84,44 @@ def _hnsw(ctx, *argv, timeout=3600):
     return json.loads(out.stdout)
 
 
-def _kiss_upsert(ctx, name, bodies, workers=2):
-    """Creates `name`, upserts the batches over `workers` connections;
-    returns the seconds from the first batch sent to the last answered."""
-    ctx.client.request("POST", f"/v1/vector/{name}", {"dim": DIM, "metric": "l2", "m": M, "ef_construction": EFC,
-                                                      "ef_search": EF_LADDER[0]})
+def create_and_upsert(client, port, token, name, dim, bodies, workers=2):
+    """Creates `name` (l2, M, EFC) through `client`, upserts the batches
+    over `workers` connections to `port`; returns the seconds from the first
+    batch sent to the last answered."""
+    client.request("POST", f"/v1/vector/{name}", {"dim": dim, "metric": "l2", "m": M, "ef_construction": EFC,
+                                                  "ef_search": EF_LADDER[0]})
     t0 = time.monotonic()
-    upsert_batches(ctx.kiss.port, ctx.token, name, bodies, workers)
+    upsert_batches(port, token, name, bodies, workers)
     return time.monotonic() - t0
 
 
-def _kiss_recall(ctx, name, queries, gt, ef):
+def _kiss_upsert(ctx, name, bodies, workers=2):
+    return create_and_upsert(ctx.client, ctx.kiss.port, ctx.token, name, DIM, bodies, workers)
+
+
+def search_body(vector, ef):
+    """One search request for a vector given as JSON text."""
+    return '{"vector":%s,"k":%d,"ef":%d}' % (vector, K, ef)
+
+
+def recall_at_k(client, name, vectors, gt, ef):
+    """recall@K of the searches of `vectors` (JSON texts) at `ef`, sent
+    BATCH per search_batch; gt holds the K true ids of each, in a row."""
     found = 0
-    for s in range(0, len(queries), BATCH):
-        qs = ",".join('{"vector":%s,"k":%d,"ef":%d}' % (vector_json(q), K, ef) for q in queries[s:s + BATCH])
-        r = json.loads(ctx.client.request("POST", f"/v1/vector/{name}/search_batch", '{"queries":[' + qs + "]}")[1])
+    for s in range(0, len(vectors), BATCH):
+        qs = ",".join(search_body(v, ef) for v in vectors[s:s + BATCH])
+        r = json.loads(client.request("POST", f"/v1/vector/{name}/search_batch", '{"queries":[' + qs + "]}")[1])
         for qi, res in enumerate(r["results"]):
             truth = set(gt[(s + qi) * K:(s + qi + 1) * K])
             found += sum(1 for h in res["hits"] if int(h["id"]) in truth)
-    return found / (len(queries) * K)
+    return found / (len(vectors) * K)
+
+
+def write_search_bodies(path, vectors, ef):
+    """The wrk body file (bench/lua/bodies.lua): one search per line."""
+    with open(path, "w") as f:
+        for v in vectors:
+            f.write(search_body(v, ef) + "\n")
 
 
 BATCHED_ROW = f"vector search, {SEARCH_BATCH} queries per request"
@@ -176,6 +196,7 @@ def vector_rows(ctx):
 
     # Search: the smallest ef at which both reach the recall target.
     queries = _rows(test, 0, nq)
+    query_json = [vector_json(q) for q in queries]
     peer_recall = {}
     if have_peer:
         for r in _hnsw(ctx, "search", "--index", index, "--queries", test, "--nq", nq, "--dim", DIM, "--gt", gt_path,
@@ -185,7 +206,7 @@ def vector_rows(ctx):
     for e in EF_LADDER:
         if have_peer and peer_recall[e] < TARGET_RECALL:
             continue
-        kiss_recall = _kiss_recall(ctx, "fmnist", queries, gt, e)
+        kiss_recall = recall_at_k(ctx.client, "fmnist", query_json, gt, e)
         if kiss_recall >= TARGET_RECALL:
             ef = e
             break
@@ -194,9 +215,7 @@ def vector_rows(ctx):
         _restart_memory(ctx, memory, rss0, n, ingest_mib)
         return [upsert, search, batched, memory]
     body_file = os.path.join(ctx.tmp, f"search-ef{ef}.jsonl")
-    with open(body_file, "w") as f:
-        for q in queries:
-            f.write('{"vector":%s,"k":%d,"ef":%d}\n' % (vector_json(q), K, ef))
+    write_search_bodies(body_file, query_json, ef)
     kiss = lambda: ctx.wrk_kiss("bodies.lua", {"KB_PATH": "/v1/vector/fmnist/search", "KB_BODY_FILE": body_file})
 
     def peer():
@@ -220,8 +239,7 @@ def vector_rows(ctx):
     batch_file = os.path.join(ctx.tmp, f"search-batch{SEARCH_BATCH}-ef{ef}.jsonl")
     with open(batch_file, "w") as f:
         for s in range(0, len(queries) - SEARCH_BATCH + 1, SEARCH_BATCH):
-            qs = ",".join('{"vector":%s,"k":%d,"ef":%d}' % (vector_json(q), K, ef)
-                          for q in queries[s:s + SEARCH_BATCH])
+            qs = ",".join(search_body(v, ef) for v in query_json[s:s + SEARCH_BATCH])
             f.write('{"queries":[' + qs + ']}\n')
 
     def kiss_batched():
