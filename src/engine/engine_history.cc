@@ -3,6 +3,7 @@
 // the same transaction, so a read at an offset is one index lookup, as a
 // read of the present is.
 #include <algorithm>
+#include <functional>
 
 #include "engine/doc_ops.h"
 #include "engine/engine_impl.h"
@@ -28,6 +29,25 @@ Result<StateHistoryPage> HistoryPage(const kv::VersionHistory& history, const kv
   if (more) versions.pop_back();
   for (auto& v : versions) page.versions.push_back(ToVersion(std::move(v)));
   if (more && !page.versions.empty()) page.next_before = page.versions.back().offset;
+  return page;
+}
+
+// The documents of `collection` live at `at` that `keep` accepts, in id
+// order after `after_id` ("" = from the first), at most limit; next_cursor
+// is the last id when the page is full.
+Result<DocPage> DocsAt(const kv::Txn& txn, const kv::VersionHistory& history, const std::string& collection,
+                       const std::string& after_id, uint32_t limit, uint64_t at,
+                       const std::function<bool(const kv::Version&)>& keep) {
+  const std::string prefix = Materializer::DocHistoryKey(collection, "");
+  const std::string after = after_id.empty() ? "" : Materializer::DocHistoryKey(collection, after_id);
+  std::vector<kv::VersionHistory::KeyVersion> found;
+  KISSVDB_RETURN_IF_ERROR(history.ListAt(txn, prefix, after, at, limit, keep, &found));
+  DocPage page;
+  page.as_of = at;
+  for (auto& [key, v] : found) {
+    page.documents.push_back(DocItem{key.substr(prefix.size()), v.revision, std::move(v.value_json), 0});
+  }
+  if (page.documents.size() == limit) page.next_cursor = page.documents.back().id;
   return page;
 }
 
@@ -149,23 +169,12 @@ Result<DocItem> EngineImpl::GetDocAt(const std::string& collection, const std::s
 Result<DocPage> EngineImpl::ListDocsAt(const std::string& collection, const std::string& after_id, uint32_t limit,
                                        uint64_t at) const {
   KISSVDB_RETURN_IF_ERROR(doc_ops::ValidateCollection(collection, config_.limits));
-  limit = std::clamp<uint32_t>(limit, 1, config_.limits.max_list_limit);
   auto txn = kv::Txn::Begin(*env_, /*read_only=*/true);
   if (!txn.ok()) return txn.status();
-  const kv::VersionHistory& history = materializer_->doc_history();
-  KISSVDB_RETURN_IF_ERROR(CheckHistoryAt(*txn, history, at));
-  const std::string prefix = Materializer::DocHistoryKey(collection, "");
-  const std::string after = after_id.empty() ? "" : Materializer::DocHistoryKey(collection, after_id);
-  std::vector<kv::VersionHistory::KeyVersion> found;
-  auto any = [](const kv::Version&) { return true; };
-  KISSVDB_RETURN_IF_ERROR(history.ListAt(*txn, prefix, after, at, limit, any, &found));
-  DocPage page;
-  page.as_of = at;
-  for (auto& [key, v] : found) {
-    page.documents.push_back(DocItem{key.substr(prefix.size()), v.revision, std::move(v.value_json), 0});
-  }
-  if (page.documents.size() == limit) page.next_cursor = page.documents.back().id;
-  return page;
+  KISSVDB_RETURN_IF_ERROR(CheckHistoryAt(*txn, materializer_->doc_history(), at));
+  return DocsAt(*txn, materializer_->doc_history(), collection, after_id,
+                std::clamp<uint32_t>(limit, 1, config_.limits.max_list_limit), at,
+                [](const kv::Version&) { return true; });
 }
 
 Result<DocPage> EngineImpl::FindDocsAt(const DocQuery& query, uint64_t at) const {
@@ -176,30 +185,22 @@ Result<DocPage> EngineImpl::FindDocsAt(const DocQuery& query, uint64_t at) const
   if (query.sort) return Status::InvalidArgument("sort is not supported with at: matches come in id order");
   auto compiled = JsonFilter::Compile(query.filter);
   if (!compiled.ok()) return compiled.status();
-  const uint32_t limit = std::clamp<uint32_t>(query.limit, 1, config_.limits.max_doc_find);
   auto txn = kv::Txn::Begin(*env_, /*read_only=*/true);
   if (!txn.ok()) return txn.status();
-  const kv::VersionHistory& history = materializer_->doc_history();
-  KISSVDB_RETURN_IF_ERROR(CheckHistoryAt(*txn, history, at));
-  const std::string prefix = Materializer::DocHistoryKey(query.collection, "");
-  const std::string after = query.cursor.empty() ? "" : Materializer::DocHistoryKey(query.collection, query.cursor);
+  KISSVDB_RETURN_IF_ERROR(CheckHistoryAt(*txn, materializer_->doc_history(), at));
   // Every document of the collection at `at` is read and matched: there is
   // no index of the past.
   uint64_t examined = 0;
-  auto matches = [&](const kv::Version& v) {
-    ++examined;
-    const Json doc = Json::parse(v.value_json, nullptr, /*allow_exceptions=*/false);
-    return !doc.is_discarded() && compiled->Matches(doc);
-  };
-  std::vector<kv::VersionHistory::KeyVersion> found;
-  KISSVDB_RETURN_IF_ERROR(history.ListAt(*txn, prefix, after, at, limit, matches, &found));
-  DocPage page;
-  page.as_of = at;
-  for (auto& [key, v] : found) {
-    page.documents.push_back(DocItem{key.substr(prefix.size()), v.revision, std::move(v.value_json), 0});
+  auto page = DocsAt(*txn, materializer_->doc_history(), query.collection, query.cursor,
+                     std::clamp<uint32_t>(query.limit, 1, config_.limits.max_doc_find), at,
+                     [&](const kv::Version& v) {
+                       ++examined;
+                       const Json doc = Json::parse(v.value_json, nullptr, /*allow_exceptions=*/false);
+                       return !doc.is_discarded() && compiled->Matches(doc);
+                     });
+  if (page.ok()) {
+    page->plan = Json{{"used", "scan"}, {"examined", examined}, {"note", "the documents as of at, from their history"}};
   }
-  if (page.documents.size() == limit) page.next_cursor = page.documents.back().id;
-  page.plan = Json{{"used", "scan"}, {"examined", examined}, {"note", "the documents as of at, from their history"}};
   return page;
 }
 
