@@ -17,6 +17,8 @@
 #   --hnsw-baseline PATH    default DIR/bench/kissvdb_bench_hnsw
 #   --sqlite-baseline PATH  default DIR/bench/kissvdb_bench_sqlite
 #   --fts5-baseline PATH    default DIR/bench/kissvdb_bench_fts5
+#   --redis-fanout PATH     default DIR/bench/kissvdb_bench_redis_fanout (the fan-out
+#                           rows' Redis pub/sub and Streams driver)
 #   --redis-tx PATH         default DIR/bench/kissvdb_bench_redis_tx (the tx row's
 #                           MULTI/EXEC client)
 #   --sse-fanout PATH       default DIR/sse_fanout (the SSE row is "not measured"
@@ -40,7 +42,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 mode=""
 build_dir="$ROOT/build"
-binary="" hnsw="" sqlite="" fts5="" redis_tx="" sse="" out="" setup=1
+binary="" hnsw="" sqlite="" fts5="" redis_tx="" redis_fanout="" sse="" out="" setup=1
 passthru=()
 while (( $# )); do
   case "$1" in
@@ -51,6 +53,7 @@ while (( $# )); do
     --sqlite-baseline) sqlite="$2"; shift ;;
     --fts5-baseline) fts5="$2"; shift ;;
     --redis-tx) redis_tx="$2"; shift ;;
+    --redis-fanout) redis_fanout="$2"; shift ;;
     --sse-fanout) sse="$2"; shift ;;
     --out) out="$2"; shift ;;
     --no-setup) setup=0 ;;
@@ -73,6 +76,7 @@ hnsw="${hnsw:-$build_dir/bench/kissvdb_bench_hnsw}"
 sqlite="${sqlite:-$build_dir/bench/kissvdb_bench_sqlite}"
 fts5="${fts5:-$build_dir/bench/kissvdb_bench_fts5}"
 redis_tx="${redis_tx:-$build_dir/bench/kissvdb_bench_redis_tx}"
+redis_fanout="${redis_fanout:-$build_dir/bench/kissvdb_bench_redis_fanout}"
 sse="${sse:-$build_dir/sse_fanout}"
 # Build only what is missing. An existing build dir is built as configured
 # (never reconfigured); a new one goes through scripts/build.sh.
@@ -82,6 +86,7 @@ targets=()
 [[ -x "$sqlite" ]] || targets+=(kissvdb_bench_sqlite)
 [[ -x "$fts5" ]] || targets+=(kissvdb_bench_fts5)
 [[ -x "$redis_tx" ]] || targets+=(kissvdb_bench_redis_tx)
+[[ -x "$redis_fanout" ]] || targets+=(kissvdb_bench_redis_fanout)
 if (( ${#targets[@]} )); then
   if [[ -f "$build_dir/CMakeCache.txt" ]]; then
     args=()
@@ -99,7 +104,7 @@ fi
 [[ "$mode" == --full && -z "$out" ]] && out="$ROOT/docs/BENCHMARKS.md"
 # Absolute paths: the bench runs from bench/.
 binary="$(realpath -m "$binary")" hnsw="$(realpath -m "$hnsw")" sqlite="$(realpath -m "$sqlite")"
-fts5="$(realpath -m "$fts5")" redis_tx="$(realpath -m "$redis_tx")"
+fts5="$(realpath -m "$fts5")" redis_tx="$(realpath -m "$redis_tx")" redis_fanout="$(realpath -m "$redis_fanout")"
 sse="$(realpath -m "$sse")"
 [[ -n "$out" ]] && out="$(realpath -m "$out")"
 
@@ -111,4 +116,4 @@ done
 # only its standard library is used.
 cd "$ROOT/bench"
 exec /usr/bin/python3 -m kbench "$mode" --binary "$binary" --hnsw-baseline "$hnsw" --sqlite-baseline "$sqlite" \
-  --fts5-baseline "$fts5" --redis-tx "$redis_tx" --sse-fanout "$sse" ${out:+--out "$out"} "${passthru[@]}"
+  --fts5-baseline "$fts5" --redis-tx "$redis_tx" --redis-fanout "$redis_fanout" --sse-fanout "$sse" ${out:+--out "$out"} "${passthru[@]}"

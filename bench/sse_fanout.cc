@@ -53,20 +53,25 @@
 
 #include <nlohmann/json.hpp>
 
+#include "fanout_common.h"
+
+// Fatal errors of this program.
+[[noreturn]] void fanout::Die(const std::string& msg) {
+  std::fprintf(stderr, "sse_fanout: %s\n", msg.c_str());
+  std::exit(1);
+}
+
 namespace {
 
 using Json = nlohmann::json;
 
-uint64_t NowNs() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
-}
-
-[[noreturn]] void Die(const std::string& msg) {
-  std::fprintf(stderr, "sse_fanout: %s\n", msg.c_str());
-  std::exit(1);
-}
+using fanout::Connect;
+using fanout::Die;
+using fanout::Histogram;
+using fanout::NowNs;
+using fanout::ProcStat;
+using fanout::ReadFile;
+using fanout::ReadProc;
 
 struct Options {
   int subscribers = 1000;
@@ -109,13 +114,6 @@ struct Server {
   uint16_t port = 0;
   std::string dir;
 };
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 Server StartServer(const Options& o) {
   Server s;
@@ -170,48 +168,7 @@ void StopServer(Server& s) {
   std::filesystem::remove_all(s.dir, ec);
 }
 
-struct ProcStat {
-  uint64_t cpu_ticks = 0;  // utime + stime
-  uint64_t rss_kb = 0;
-  uint64_t hwm_kb = 0;
-};
-
-ProcStat ReadProc(pid_t pid) {
-  ProcStat st;
-  std::string stat = ReadFile("/proc/" + std::to_string(pid) + "/stat");
-  size_t close = stat.rfind(')');
-  if (close != std::string::npos) {
-    std::istringstream in(stat.substr(close + 2));
-    std::string field;
-    // Fields after the command: state(3) ... utime(14) stime(15).
-    for (int i = 3; i <= 15 && in >> field; ++i) {
-      if (i == 14 || i == 15) st.cpu_ticks += std::stoull(field);
-    }
-  }
-  std::istringstream status(ReadFile("/proc/" + std::to_string(pid) + "/status"));
-  std::string line;
-  while (std::getline(status, line)) {
-    if (line.rfind("VmRSS:", 0) == 0) st.rss_kb = std::stoull(line.substr(6));
-    if (line.rfind("VmHWM:", 0) == 0) st.hwm_kb = std::stoull(line.substr(6));
-  }
-  return st;
-}
-
 // ---- Plain blocking HTTP for setup and verification ---------------------
-
-int Connect(uint16_t port, bool nonblocking) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) Die("socket: " + std::string(strerror(errno)));
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) Die("connect: " + std::string(strerror(errno)));
-  int one = 1;
-  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-  if (nonblocking) fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
-  return fd;
-}
 
 void WriteAll(int fd, const std::string& data) {
   size_t off = 0;
@@ -238,41 +195,6 @@ Json GetJson(uint16_t port, const std::string& target) {
 }
 
 // ---- Subscribers ---------------------------------------------------------
-
-// Lag histogram: 10 µs buckets up to 10 s.
-constexpr uint64_t kBucketNs = 10000;
-constexpr size_t kBuckets = 1000000;
-
-struct Histogram {
-  std::vector<uint64_t> buckets = std::vector<uint64_t>(kBuckets + 1, 0);
-  uint64_t count = 0;
-  uint64_t max_ns = 0;
-  void Add(uint64_t ns) {
-    buckets[std::min<uint64_t>(ns / kBucketNs, kBuckets)]++;
-    ++count;
-    max_ns = std::max(max_ns, ns);
-  }
-  // n samples known to exceed every bucket (frames never delivered).
-  void AddOverflow(uint64_t n) {
-    buckets[kBuckets] += n;
-    count += n;
-  }
-  void Merge(const Histogram& o) {
-    for (size_t i = 0; i <= kBuckets; ++i) buckets[i] += o.buckets[i];
-    count += o.count;
-    max_ns = std::max(max_ns, o.max_ns);
-  }
-  double PercentileMs(double p) const {
-    if (count == 0) return 0;
-    const uint64_t want = static_cast<uint64_t>(p * static_cast<double>(count - 1)) + 1;
-    uint64_t seen = 0;
-    for (size_t i = 0; i <= kBuckets; ++i) {
-      seen += buckets[i];
-      if (seen >= want) return static_cast<double>((i + 1) * kBucketNs) / 1e6;
-    }
-    return static_cast<double>(max_ns) / 1e6;
-  }
-};
 
 // When the writer got the acknowledgement of request k (0 = not yet): the
 // readers measure how long after the commit was acknowledged an event

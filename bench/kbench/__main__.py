@@ -45,6 +45,7 @@ def main():
     ap.add_argument("--sse-fanout", default="")
     ap.add_argument("--fts5-baseline", default="")
     ap.add_argument("--redis-tx", default="")
+    ap.add_argument("--redis-fanout", default="")
     ap.add_argument("--out", default="")
     ap.add_argument("--rows", default=",".join(ROWS))
     ap.add_argument("--seconds", type=float, default=0)
