@@ -11,8 +11,10 @@
 
 #include <cerrno>
 #include <csignal>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <filesystem>
 #include <string>
 #include <string_view>
@@ -24,6 +26,7 @@
 
 #include "api/api.h"
 #include "api/backup_archive.h"
+#include "engine/point_in_time_restore.h"
 #include "http/auth.h"
 #include "http/builtin_routes.h"
 #include "http/router.h"
@@ -54,40 +57,161 @@ int Fail(int code, const std::string& message) {
   return code;
 }
 
-// `kissvdb restore <backup dir | archive.tar | -> --data-dir <dir>`: rebuilds
-// a data dir from a backup directory or a tar of one ("-" = stdin), offline (docs/backup.md). Exit 0 on success, 2 on usage errors,
-// 1 when the backup is bad or the target is not empty.
+// Whole digits only, no sign, no overflow.
+bool ParseU64(std::string_view text, uint64_t* out) {
+  if (text.empty() || text.size() > 20) return false;
+  uint64_t v = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return false;
+    const uint64_t d = static_cast<uint64_t>(c - '0');
+    if (v > (UINT64_MAX - d) / 10) return false;
+    v = v * 10 + d;
+  }
+  *out = v;
+  return true;
+}
+
+// An RFC 3339 date-time ("2026-12-06T14:03:00Z", "2026-12-06T15:03:00.250+01:00";
+// 't', 'z' and a space for 'T' as the RFC allows) -> ms since the Unix epoch,
+// fractions below a millisecond dropped. False for anything else or a time
+// before 1970.
+bool ParseRfc3339Ms(std::string_view s, uint64_t* ms) {
+  size_t i = 0;
+  auto digits = [&](size_t n, int* v) {
+    if (i + n > s.size()) return false;
+    *v = 0;
+    for (size_t k = 0; k < n; ++k, ++i) {
+      if (s[i] < '0' || s[i] > '9') return false;
+      *v = *v * 10 + (s[i] - '0');
+    }
+    return true;
+  };
+  auto sep = [&](char c) { return i < s.size() && s[i++] == c; };
+  int year, month, day, hour, minute, second;
+  if (!digits(4, &year) || !sep('-') || !digits(2, &month) || !sep('-') || !digits(2, &day)) return false;
+  if (i >= s.size() || (s[i] != 'T' && s[i] != 't' && s[i] != ' ')) return false;
+  ++i;
+  if (!digits(2, &hour) || !sep(':') || !digits(2, &minute) || !sep(':') || !digits(2, &second)) return false;
+  int64_t frac_ms = 0;
+  if (i < s.size() && s[i] == '.') {
+    ++i;
+    const size_t from = i;
+    for (int scale = 100; i < s.size() && s[i] >= '0' && s[i] <= '9'; ++i, scale /= 10) frac_ms += (s[i] - '0') * scale;
+    if (i == from) return false;
+  }
+  int64_t offset_min = 0;
+  if (i < s.size() && (s[i] == 'Z' || s[i] == 'z')) {
+    ++i;
+  } else if (i < s.size() && (s[i] == '+' || s[i] == '-')) {
+    const int sign = s[i++] == '-' ? -1 : 1;
+    int oh, om;
+    if (!digits(2, &oh) || !sep(':') || !digits(2, &om) || oh > 23 || om > 59) return false;
+    offset_min = sign * (oh * 60 + om);
+  } else {
+    return false;
+  }
+  if (i != s.size() || month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60) {
+    return false;
+  }
+  std::tm tm{};
+  tm.tm_year = year - 1900;
+  tm.tm_mon = month - 1;
+  tm.tm_mday = day;
+  tm.tm_hour = hour;
+  tm.tm_min = minute;
+  tm.tm_sec = second;
+  const int64_t secs = static_cast<int64_t>(timegm(&tm)) - offset_min * 60;
+  if (tm.tm_mday != day && second != 60) return false;  // e.g. February 30 (timegm normalized it)
+  if (secs < 0) return false;
+  *ms = static_cast<uint64_t>(secs) * 1000 + static_cast<uint64_t>(frac_ms);
+  return true;
+}
+
+constexpr char kRestoreUsage[] =
+    "usage: kissvdb restore <backup dir | archive.tar | -> --data-dir <dir>\n"
+    "                       [--to-offset N | --to-time <RFC 3339>] [--log <dir>]";
+
+// `kissvdb restore <backup dir | archive.tar | -> --data-dir <dir>
+// [--to-offset N | --to-time T] [--log <dir>]`: rebuilds a data dir from a
+// backup directory or a tar of one ("-" = stdin), offline (docs/backup.md).
+// With --to-offset, --to-time or --log it is a point-in-time restore
+// (engine/point_in_time_restore.h). Exit 0 on success, 2 on usage errors,
+// 1 when the backup or the log is bad, the point is not in the log, or the
+// target is not empty.
 int Restore(int argc, char** argv) {
-  std::string from, to;
+  std::string from, to, to_offset, to_time;
+  RestorePoint point;
+  bool pitr = false;
   for (int i = 2; i < argc; ++i) {
-    std::string arg = argv[i];
-    if ((arg == "--data-dir" || arg == "--data") && i + 1 < argc) {
-      to = argv[++i];
-    } else if (arg.rfind("--data-dir=", 0) == 0) {
-      to = arg.substr(11);
-    } else if (from.empty() && !arg.empty() && (arg[0] != '-' || arg == "-")) {
+    const std::string arg = argv[i];
+    // --flag value or --flag=value.
+    auto value = [&](std::string_view flag, std::string* out) {
+      if (arg == flag && i + 1 < argc) {
+        *out = argv[++i];
+        return true;
+      }
+      if (arg.size() > flag.size() && arg.compare(0, flag.size(), flag) == 0 && arg[flag.size()] == '=') {
+        *out = arg.substr(flag.size() + 1);
+        return true;
+      }
+      return false;
+    };
+    if (value("--data-dir", &to) || value("--data", &to)) continue;
+    if (value("--to-offset", &to_offset) || value("--to-time", &to_time) || value("--log", &point.log_dir)) {
+      pitr = true;
+      continue;
+    }
+    if (from.empty() && !arg.empty() && (arg[0] != '-' || arg == "-")) {
       from = arg;
     } else {
-      return Fail(2, "restore: unexpected argument " + arg);
+      return Fail(2, "restore: unexpected argument " + arg + "\n" + kRestoreUsage);
     }
   }
-  if (from.empty() || to.empty()) {
-    return Fail(2, "usage: kissvdb restore <backup dir | archive.tar | -> --data-dir <dir>");
+  if (from.empty() || to.empty()) return Fail(2, kRestoreUsage);
+  if (!to_offset.empty() && !to_time.empty()) return Fail(2, "restore: give --to-offset or --to-time, not both");
+  if (!to_offset.empty() && (!ParseU64(to_offset, &point.offset) || point.offset == 0)) {
+    return Fail(2, "restore: --to-offset wants an offset of at least 1, got '" + to_offset + "'");
   }
-  Status st;
+  if (!to_time.empty()) {
+    uint64_t ms;
+    if (!ParseRfc3339Ms(to_time, &ms)) {
+      return Fail(2, "restore: --to-time wants an RFC 3339 time such as 2026-12-06T14:03:00Z, got '" + to_time + "'");
+    }
+    point.time_ms = ms;
+  }
+
+  int fd = -1;
   std::error_code ec;
   if (from == "-") {
-    st = RestoreBackupArchive(STDIN_FILENO, to);
+    fd = STDIN_FILENO;
   } else if (std::filesystem::is_regular_file(from, ec)) {
-    int fd = ::open(from.c_str(), O_RDONLY | O_CLOEXEC);
+    fd = ::open(from.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) return Fail(1, "restore: cannot open " + from + ": " + std::strerror(errno));
+  }
+  Status st;
+  RestoredPoint restored;
+  if (pitr) {
+    auto r = RestoreBackupToPoint(from, fd, point, to);
+    if (r.ok()) restored = *r;
+    st = r.status();
+  } else if (fd >= 0) {
     st = RestoreBackupArchive(fd, to);
-    ::close(fd);
   } else {
     st = RestoreBackup(from, to);
   }
+  if (fd >= 0 && fd != STDIN_FILENO) ::close(fd);
   if (!st.ok()) return Fail(1, "restore: " + st.ToString());
-  std::printf("restored %s into %s\n", from.c_str(), to.c_str());
+  if (!pitr) {
+    std::printf("restored %s into %s\n", from.c_str(), to.c_str());
+    return 0;
+  }
+  std::printf("restored %s into %s at offset %llu\n", from.c_str(), to.c_str(),
+              static_cast<unsigned long long>(restored.offset));
+  if (restored.has_sql) {
+    std::printf("sql.db is the backup's, as of its offset %llu: SQL is not event-sourced, so a point-in-time "
+                "restore does not move it\n",
+                static_cast<unsigned long long>(restored.backup_offset));
+  }
   return 0;
 }
 

@@ -10,6 +10,9 @@
 // A backup directory mirrors a data directory (state.lmdb, events-*.log,
 // vectors/, snapshot.json, sql.db) plus manifest.json, written last, so a
 // directory without a manifest is an incomplete backup.
+//
+// The point-in-time restore (point_in_time_restore.cc) reuses the verified
+// copy (CopyVerifiedBackup) and the archive staging (WithUnpackedArchive).
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -18,6 +21,7 @@
 #include <future>
 
 #include "engine/engine_impl.h"
+#include "engine/point_in_time_restore.h"
 #include "engine/wal/format.h"
 #include "util/crc32c.h"
 #include "util/file_util.h"
@@ -217,7 +221,8 @@ Result<BackupInfo> EngineImpl::Backup(const std::string& dir, BackupHook hook) {
   return info;
 }
 
-Status RestoreBackup(const std::string& backup_dir, const std::string& data_dir) {
+Status CopyVerifiedBackup(const std::string& backup_dir, const std::string& data_dir,
+                          const std::function<bool(const std::string& rel)>& take, uint64_t* offset) {
   const fs::path from(backup_dir);
   auto text = file_util::ReadFile((from / kManifestName).string());
   if (!text.ok()) {
@@ -249,8 +254,9 @@ Status RestoreBackup(const std::string& backup_dir, const std::string& data_dir)
     if (bytes != f.value("bytes", uint64_t{0}) || crc != f.value("crc32c", uint32_t{0})) {
       return Status::Corruption("backup file " + rel + " does not match the manifest (size or CRC-32C)");
     }
-    paths.push_back(rel);
+    if (take(rel)) paths.push_back(rel);
   }
+  *offset = manifest.value("offset", uint64_t{0});
   KISSVDB_RETURN_IF_ERROR(file_util::CreateDirs(data_dir));
   const fs::path to(data_dir);
   for (const std::string& rel : paths) {
@@ -265,7 +271,13 @@ Status RestoreBackup(const std::string& backup_dir, const std::string& data_dir)
   return file_util::SyncDir(to.string());
 }
 
-Status RestoreBackupArchive(int fd, const std::string& data_dir) {
+Status RestoreBackup(const std::string& backup_dir, const std::string& data_dir) {
+  uint64_t offset;
+  return CopyVerifiedBackup(backup_dir, data_dir, [](const std::string&) { return true; }, &offset);
+}
+
+Status WithUnpackedArchive(int fd, const std::string& data_dir,
+                           const std::function<Status(const std::string& backup_dir)>& restore) {
   std::error_code ec;
   if (fs::exists(data_dir, ec) && !fs::is_empty(data_dir, ec)) {
     return Status::InvalidArgument("refusing to restore into " + data_dir + ": it is not empty");
@@ -292,10 +304,15 @@ Status RestoreBackupArchive(int fd, const std::string& data_dir) {
       for (const auto& e : fs::directory_iterator(staging, ec)) entries.push_back(e.path());
       if (entries.size() == 1 && fs::is_directory(entries[0], ec)) root = entries[0];
     }
-    st = RestoreBackup(root.string(), data_dir);
+    st = restore(root.string());
   }
   fs::remove_all(staging, ec);
   return st;
+}
+
+Status RestoreBackupArchive(int fd, const std::string& data_dir) {
+  return WithUnpackedArchive(fd, data_dir,
+                             [&](const std::string& backup_dir) { return RestoreBackup(backup_dir, data_dir); });
 }
 
 }  // namespace kissvdb
