@@ -25,7 +25,7 @@
 #                           if bench/sse_fanout.cc is absent)
 #   --out FILE              the Markdown report (default: docs/BENCHMARKS.md
 #                           for --full, none for --quick)
-#   --rows a,b              only these rows: vector,get,put,cas,doc,docfind,events,tx,sql,text,sse,boot,ingest
+#   --rows a,b              only these rows: vector,get,put,cas,doc,docfind,events,tx,sql,text,sse,boot,ingest,history
 #   --seconds S --runs N    override the mode's run length and count
 #   --no-setup              do not install missing peers
 #

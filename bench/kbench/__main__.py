@@ -14,7 +14,8 @@ import tempfile
 import time
 import traceback
 
-from . import report, rows_boot, rows_ingest, rows_kv, rows_sql, rows_sse, rows_text, rows_tx, rows_vector
+from . import (report, rows_boot, rows_history, rows_ingest, rows_kv, rows_sql, rows_sse, rows_text, rows_tx,
+               rows_vector)
 from .ctx import Ctx
 
 ROWS = {  # name -> (function, needs the shared daemon)
@@ -31,6 +32,7 @@ ROWS = {  # name -> (function, needs the shared daemon)
     "sse": (rows_sse.sse_rows, False),
     "boot": (rows_boot.boot_rows, False),
     "ingest": (rows_ingest.ingest_rows, False),
+    "history": (rows_history.history_rows, False),
 }
 
 
