@@ -22,6 +22,23 @@ enum class Durability {
   kNone,      // never fsync (tests, throwaway dev data)
 };
 
+// How far back reads at an offset reach (docs/history.md, "Retention").
+// The horizon never goes below the log's first retained offset: a version
+// is kept only while the log still holds the events around it.
+struct HistoryRetention {
+  enum class Kind {
+    kLog,       // every version whose event the log still keeps (default)
+    kOff,       // no versions are written; every read at an offset is 410
+    kOffsets,   // the last `amount` offsets
+    kDuration,  // the events of the last `amount` milliseconds
+  };
+  Kind kind = Kind::kLog;
+  uint64_t amount = 0;
+};
+
+// "log", "off", "<offsets>" or "<ms>ms", as settings accept it back.
+std::string HistoryRetentionName(const HistoryRetention& r);
+
 struct Limits {
   uint64_t max_body_bytes = 1 << 20;    // whole HTTP body; 413 past it
   uint64_t max_header_bytes = 16 << 10; // all request headers; 431/413 past it
@@ -67,6 +84,7 @@ struct Config {
   uint32_t wal_retention_segments = 0;             // 0 = keep every segment
   // How long a transaction's idempotency key is remembered (from its commit).
   uint64_t tx_idempotency_window_ms = 24ull * 3600 * 1000;
+  HistoryRetention history_retention;
   uint32_t snapshot_interval_secs = 30;
   uint64_t lmdb_map_size = 64ull << 30;            // virtual reservation, not disk
   uint32_t ttl_sweep_interval_ms = 1000;

@@ -276,6 +276,15 @@ struct EngineStats {
   uint64_t committed_events = 0;
 };
 
+// The history's reach and size (docs/history.md, "Retention").
+struct HistoryStats {
+  uint64_t horizon = 0;      // first offset a read of keys at an offset may ask for
+  uint64_t doc_horizon = 0;  // the same for documents
+  uint64_t versions = 0;     // versions kept, keys and documents
+  uint64_t bytes = 0;        // their LMDB pages
+  uint64_t pruned = 0;       // versions pruned since start
+};
+
 // Receives every durable event, in offset order, on the commit thread, as
 // clients may see it (ForClients: system events carry no secrets).
 using CommitListener = std::function<void(const std::vector<Event>& events)>;
@@ -322,6 +331,7 @@ class Engine {
                                                    uint32_t limit) const = 0;
   // The oldest offset whose versions are all kept.
   virtual Result<uint64_t> HistoryHorizon() const = 0;
+  virtual HistoryStats HistoryUsage() const = 0;
 
   // ---- Vectors ----
   // With `text`, the collection is created with a text index on its meta.

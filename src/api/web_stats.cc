@@ -63,6 +63,7 @@ void GetStats(const ApiContext& ctx, Request& req, const Responder& res) {
                            {"memory_bytes_estimate", VectorMemoryEstimate(info)}});
   }
 
+  const HistoryStats h = ctx.engine->HistoryUsage();
   res.Send(http::Response::Ok(Json{
       {"version", KISSVDB_VERSION},
       {"uptime_secs", std::chrono::duration_cast<std::chrono::seconds>(uptime).count()},
@@ -77,6 +78,13 @@ void GetStats(const ApiContext& ctx, Request& req, const Responder& res) {
       {"kv", {{"keys", keys}, {"keys_truncated", keys_truncated}}},
       {"doc", {{"collections", docs->size()}, {"documents", doc_count}}},
       {"vector", {{"collections", vectors.size()}, {"points", points}, {"list", std::move(vectors)}}},
+      {"history",
+       {{"retention", HistoryRetentionName(ctx.config->history_retention)},
+        {"horizon", h.horizon},
+        {"doc_horizon", h.doc_horizon},
+        {"versions", h.versions},
+        {"bytes", h.bytes},
+        {"pruned", h.pruned}}},
       {"sql_enabled", ctx.sql != nullptr}}));
 }
 

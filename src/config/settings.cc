@@ -9,6 +9,20 @@
 
 #include <nlohmann/json.hpp>
 
+namespace kissvdb {
+
+std::string HistoryRetentionName(const HistoryRetention& r) {
+  switch (r.kind) {
+    case HistoryRetention::Kind::kLog: return "log";
+    case HistoryRetention::Kind::kOff: return "off";
+    case HistoryRetention::Kind::kOffsets: return std::to_string(r.amount);
+    case HistoryRetention::Kind::kDuration: return std::to_string(r.amount) + "ms";
+  }
+  return "log";
+}
+
+}  // namespace kissvdb
+
 namespace kissvdb::config_internal {
 
 using nlohmann::json;
@@ -150,6 +164,33 @@ std::string DurabilityName(Durability d) {
     case Durability::kNone: return "none";
   }
   return "always";
+}
+
+// "log", "off", a number of offsets ("100000") or a duration with a unit
+// ("90s", "15m", "24h", "7d", "500ms").
+Result<HistoryRetention> ParseHistoryRetention(std::string_view v) {
+  std::string s = Lower(Trim(v));
+  HistoryRetention r;
+  if (s == "log") return r;
+  if (s == "off") {
+    r.kind = HistoryRetention::Kind::kOff;
+    return r;
+  }
+  size_t digits = 0;
+  while (digits < s.size() && std::isdigit(static_cast<unsigned char>(s[digits]))) ++digits;
+  const std::string unit = s.substr(digits);
+  static const std::pair<const char*, uint64_t> kUnits[] = {
+      {"", 0}, {"ms", 1}, {"s", 1000}, {"m", 60'000}, {"h", 3'600'000}, {"d", 86'400'000}};
+  for (const auto& [name, ms] : kUnits) {
+    if (digits == 0 || unit != name) continue;
+    auto n = ParseUint(std::string_view(s).substr(0, digits), 1, ms == 0 ? kU64 : kU64 / ms);
+    if (!n.ok()) return n.status();
+    r.kind = ms == 0 ? HistoryRetention::Kind::kOffsets : HistoryRetention::Kind::kDuration;
+    r.amount = ms == 0 ? *n : *n * ms;
+    return r;
+  }
+  return Status::InvalidArgument("expected log, off, a number of offsets or a duration (30s, 15m, 24h, 7d), got '" +
+                                 std::string(v) + "'");
 }
 
 // RUST_LOG carries env_logger directives ("info", "warn,hyper=info",
@@ -300,6 +341,23 @@ std::vector<Setting> Build() {
                    "Sealed segments kept after a snapshot covers them; 0 = keep every segment.",
                    KISSVDB_FIELD(wal_retention_segments), 0, kU32)),
           {"WAL_RETENTION_SEGMENTS"});
+  {
+    Setting& s = add(Base("history_retention", "WHAT",
+                          "Versions kept for reads at an offset: log (every version the log still "
+                          "holds), off (none), a number of offsets, or a duration (30s, 15m, 24h, 7d)."));
+    s.parse_text = [](Config& c, std::string_view v) -> Status {
+      auto r = ParseHistoryRetention(v);
+      if (!r.ok()) return r.status();
+      c.history_retention = r.value();
+      return Status::OK();
+    };
+    s.parse_json = [p = s.parse_text](Config& c, const json& j) -> Status {
+      if (j.is_number_unsigned()) return p(c, std::to_string(j.get<uint64_t>()));
+      if (!j.is_string()) return JsonTypeError("a string or a number of offsets", j);
+      return p(c, j.get<std::string>());
+    };
+    s.show = [](const Config& c) { return HistoryRetentionName(c.history_retention); };
+  }
   add(Uint("tx_idempotency_window_ms",
            "How long a transaction's idempotency_key is remembered after its commit.",
            KISSVDB_FIELD(tx_idempotency_window_ms), 1, kU64));

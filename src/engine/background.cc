@@ -1,4 +1,5 @@
-// Engine background work: the TTL sweeper and periodic checkpoints.
+// Engine background work: the TTL sweeper, history pruning
+// (history_retention.cc) and periodic checkpoints.
 //
 // Expiry is itself a logged event (state_deleted, reason "ttl"): the sweeper
 // only proposes expiries, the commit thread re-checks and logs them, so
@@ -28,6 +29,7 @@ void EngineImpl::BackgroundLoop() {
     if (closing_) break;
     lk.unlock();
     SweepExpired();
+    PruneHistory();
     if (clock::now() >= next_checkpoint) {
       Status st = Checkpoint();
       if (!st.ok()) spdlog::error("checkpoint failed: {}", st.ToString());

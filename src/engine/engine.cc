@@ -61,6 +61,7 @@ Status EngineImpl::Boot() {
   if (!materializer.ok()) return materializer.status();
   materializer_ = std::move(materializer.value());
   materializer_->set_tx_window_ms(config_.tx_idempotency_window_ms);
+  KISSVDB_RETURN_IF_ERROR(OpenHistory());
 
   KISSVDB_RETURN_IF_ERROR(OpenVectors(&vector_replay_from_));
   materializer_->set_vectors(vectors_.get());

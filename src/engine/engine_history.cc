@@ -56,7 +56,7 @@ Result<DocPage> DocsAt(const kv::Txn& txn, const kv::VersionHistory& history, co
 Result<uint64_t> EngineImpl::HistoryHorizon() const {
   auto txn = kv::Txn::Begin(*env_, /*read_only=*/true);
   if (!txn.ok()) return txn.status();
-  return materializer_->state_history().Horizon(*txn);
+  return EffectiveHorizon(*txn, materializer_->state_history());
 }
 
 // InvalidArgument when `at` is past the applied offset, Gone when it is
@@ -68,7 +68,10 @@ Status EngineImpl::CheckHistoryAt(const kv::Txn& txn, const kv::VersionHistory& 
     return Status::InvalidArgument("at " + std::to_string(at) + " is past the last offset, " +
                                    std::to_string(*applied));
   }
-  auto horizon = history.Horizon(txn);
+  if (!materializer_->history()) {
+    return Status(Code::kGone, "history is off (history_retention=off): no past offset can be read");
+  }
+  auto horizon = EffectiveHorizon(txn, history);
   if (!horizon.ok()) return horizon.status();
   if (at < *horizon) {
     return Status(Code::kGone, "offset " + std::to_string(at) + " is older than the history kept; the oldest is " +
@@ -149,7 +152,7 @@ Result<StateHistoryPage> EngineImpl::GetStateHistory(const std::string& key, uin
 Result<uint64_t> EngineImpl::DocHistoryHorizon() const {
   auto txn = kv::Txn::Begin(*env_, /*read_only=*/true);
   if (!txn.ok()) return txn.status();
-  return materializer_->doc_history().Horizon(*txn);
+  return EffectiveHorizon(*txn, materializer_->doc_history());
 }
 
 Result<DocItem> EngineImpl::GetDocAt(const std::string& collection, const std::string& id, uint64_t at) const {

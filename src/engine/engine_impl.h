@@ -3,6 +3,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
@@ -34,6 +35,7 @@ class EngineImpl final : public Engine {
                                 uint64_t at) const override;
   Result<StateHistoryPage> GetStateHistory(const std::string& key, uint64_t before, uint32_t limit) const override;
   Result<uint64_t> HistoryHorizon() const override;
+  HistoryStats HistoryUsage() const override;
   Result<DocItem> GetDocAt(const std::string& collection, const std::string& id, uint64_t at) const override;
   Result<DocPage> ListDocsAt(const std::string& collection, const std::string& after_id, uint32_t limit,
                              uint64_t at) const override;
@@ -99,6 +101,11 @@ class EngineImpl final : public Engine {
   // History reads (engine_history.cc).
   Status CheckHistoryAt(const kv::Txn& txn, const kv::VersionHistory& history, uint64_t at) const;
   Result<uint64_t> EventTimeAt(uint64_t at) const;
+  // Retention (history_retention.cc).
+  Status OpenHistory();
+  Result<uint64_t> EffectiveHorizon(const kv::Txn& txn, const kv::VersionHistory& history) const;
+  Result<uint64_t> HistoryTarget(uint64_t applied, uint64_t stored) const;
+  void PruneHistory();
   Status DiscardStateTornByPowerLoss();
   // The offset of the last checkpoint (snapshot.json), 0 if none.
   uint64_t CheckpointOffset() const;
@@ -139,7 +146,17 @@ class EngineImpl final : public Engine {
   std::condition_variable bg_cv_;
   bool closing_ = false;
   bool closed_ = false;
-  std::thread background_;  // TTL sweeper + periodic checkpoints
+  std::thread background_;  // TTL sweeper, history pruning, periodic checkpoints
+
+  // A pruning pass over one history table (background thread only).
+  struct PruneCursor {
+    uint64_t horizon = 0;  // of the pass running or last completed
+    std::string from;      // where the next batch starts
+    bool running = false;
+    std::chrono::steady_clock::time_point started, next_pass;
+  };
+  PruneCursor prune_state_, prune_docs_;
+  std::atomic<uint64_t> history_pruned_{0};
 };
 
 }  // namespace kissvdb

@@ -87,7 +87,7 @@ Status Materializer::ApplyToTxn(kv::Txn& txn, const Event& event) {
   if (text::TextDefs::Handles(event.type)) KISSVDB_RETURN_IF_ERROR(text_defs_->ApplyEvent(txn, event));
   if (doc::DocStore::Handles(event.type)) {
     try {
-      KISSVDB_RETURN_IF_ERROR(ApplyDocHistory(txn, event));
+      if (history_) KISSVDB_RETURN_IF_ERROR(ApplyDocHistory(txn, event));
     } catch (const Json::exception& e) {
       return Status::Corruption("event " + std::to_string(event.offset) + " (" + event.type +
                                 ") has a malformed payload: " + e.what());
@@ -106,14 +106,18 @@ Status Materializer::ApplyToTxn(kv::Txn& txn, const Event& event) {
       const std::string& key = d.at("key").get_ref<const std::string&>();
       const uint64_t revision = d.at("revision").get<uint64_t>();
       const std::string value = d.at("value").dump();
-      KISSVDB_RETURN_IF_ERROR(state_history_->ApplyPut(txn, key, event.offset, event.ts_ms, revision, expires, value));
+      if (history_) {
+        KISSVDB_RETURN_IF_ERROR(state_history_->ApplyPut(txn, key, event.offset, event.ts_ms, revision, expires, value));
+      }
       return state_.ApplyPut(txn, key, revision, expires, value);
     }
     if (event.type == event_type::kStateDeleted) {
       const std::string& key = d.at("key").get_ref<const std::string&>();
       const bool expired = d.contains("reason") && d["reason"] == "ttl";
-      KISSVDB_RETURN_IF_ERROR(state_history_->ApplyDelete(
-          txn, key, event.offset, event.ts_ms, expired ? kv::DeleteReason::kTtl : kv::DeleteReason::kExplicit));
+      if (history_) {
+        KISSVDB_RETURN_IF_ERROR(state_history_->ApplyDelete(
+            txn, key, event.offset, event.ts_ms, expired ? kv::DeleteReason::kTtl : kv::DeleteReason::kExplicit));
+      }
       return state_.ApplyDelete(txn, key);
     }
   } catch (const Json::exception& e) {

@@ -46,6 +46,10 @@ class Materializer {
   // part of what the events mean, so set it before any apply.
   void set_tx_window_ms(uint64_t ms) { tx_window_ms_ = ms; }
   uint64_t tx_window_ms() const { return tx_window_ms_; }
+  // Whether events write versions into the history tables
+  // (history_retention != off); set before any apply.
+  void set_history(bool on) { history_ = on; }
+  bool history() const { return history_; }
   // Rebuilds the in-memory key index from LMDB (boot, after replay).
   Status LoadAuthIndex();
 
@@ -90,6 +94,7 @@ class Materializer {
   std::optional<kv::VersionHistory> state_history_;   // set by Open
   std::optional<kv::VersionHistory> doc_history_;     // set by Open
   uint64_t tx_window_ms_ = 24ull * 3600 * 1000;
+  bool history_ = true;
   auth_keys::AuthKeyIndex auth_index_;
   vector::VectorStore* vectors_ = nullptr;
   text::TextIndex* text_ = nullptr;

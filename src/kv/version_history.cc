@@ -1,5 +1,7 @@
 #include "kv/version_history.h"
 
+#include <lmdb.h>
+
 namespace kissvdb::kv {
 
 namespace {
@@ -90,6 +92,67 @@ Result<uint64_t> VersionHistory::Horizon(const Txn& txn) const {
   if (!raw.ok()) return raw.status();
   if (!raw->has_value() || (*raw)->size() != 8) return Status::Corruption("history: no horizon");
   return GetU64LE((*raw)->data());
+}
+
+Status VersionHistory::SetHorizon(Txn& txn, uint64_t horizon) const {
+  std::string raw;
+  PutU64LE(&raw, horizon);
+  return txn.Put(dbi_, kHorizonKey, raw);
+}
+
+Status VersionHistory::CollectPrunable(const Txn& txn, uint64_t horizon, uint32_t max_visits, std::string* from,
+                                       std::vector<std::string>* doomed) const {
+  auto cursor = Cursor::Open(txn, dbi_);
+  if (!cursor.ok()) return cursor.status();
+  std::string key, entry_key;
+  std::string pending;  // the newest version before the horizon seen so far, of `key`
+  bool pending_put = false;
+  auto settle = [&] {   // `key` ends: its newest old version goes unless it is a put
+    if (!pending.empty() && (!pending_put || horizon == kOff)) doomed->push_back(pending);
+    pending.clear();
+  };
+  uint32_t visits = 0;
+  bool valid = from->empty() ? cursor->First() : cursor->Seek(*from);
+  from->clear();
+  for (; valid; valid = cursor->Next()) {
+    const std::string_view entry = cursor->key();
+    if (!KeyOfEntry(entry, &entry_key)) break;  // the horizon entry sorts last
+    if (entry_key != key) {
+      settle();
+      if (visits >= max_visits) {  // stop at a key boundary
+        *from = KeyPrefix(entry_key);
+        return Status::OK();
+      }
+      key = entry_key;
+    }
+    ++visits;
+    if (U64BE(entry.substr(entry.size() - 8)) >= horizon) continue;
+    if (!pending.empty()) doomed->push_back(pending);  // superseded by a newer version before the horizon
+    pending.assign(entry);
+    const std::string_view raw = cursor->value();
+    pending_put = raw.size() >= kHeader && static_cast<uint8_t>(raw[24]) == kPut;
+  }
+  settle();
+  return Status::OK();
+}
+
+Status VersionHistory::Prune(Txn& txn, uint64_t horizon, const std::vector<std::string>& doomed) const {
+  KISSVDB_RETURN_IF_ERROR(SetHorizon(txn, horizon));
+  for (const std::string& k : doomed) {
+    auto gone = txn.Del(dbi_, k);
+    if (!gone.ok()) return gone.status();
+  }
+  return Status::OK();
+}
+
+Result<VersionHistory::Space> VersionHistory::Usage(const Txn& txn) const {
+  MDB_stat st;
+  int rc = mdb_stat(txn.get(), dbi_, &st);
+  if (rc != 0) return LmdbStatus("mdb_stat", rc);
+  Space space;
+  space.versions = st.ms_entries > 0 ? st.ms_entries - 1 : 0;  // less the horizon entry
+  space.bytes = (st.ms_branch_pages + st.ms_leaf_pages + st.ms_overflow_pages) * uint64_t{st.ms_psize};
+  return space;
 }
 
 Result<std::optional<Version>> VersionHistory::At(const Txn& txn, std::string_view key, uint64_t at) const {

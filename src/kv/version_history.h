@@ -12,7 +12,15 @@
 //       value JSON (puts)
 //   escape: byte 00 -> 00 FF, so a key's versions sort together, by offset,
 //   and keys keep their order. The entry FF FF "horizon" (no UTF-8 key starts
-//   with FF) holds u64le: the first offset whose versions are all here.
+//   with FF) holds u64le: the first offset whose versions are all here
+//   (kOff: none are kept).
+//
+// Pruning to a horizon H (Prune) keeps every version at or after H and, per
+// key, the newest version before H if it is a put (a read at H needs it);
+// it deletes the rest. The horizon is written in the same transaction as
+// the deletions, so a reader, whose snapshot has both, either sees the
+// versions or a horizon above its offset: a right answer or 410, never a
+// wrong one.
 #pragma once
 
 #include <algorithm>
@@ -41,6 +49,9 @@ enum class DeleteReason { kExplicit, kTtl, kDrop };
 
 class VersionHistory {
  public:
+  // The horizon of a history that keeps nothing (history_retention=off).
+  static constexpr uint64_t kOff = UINT64_MAX;
+
   // Opens (creating) the table `name`. A table created now in an
   // environment that has applied events up to `applied_offset` starts its
   // history after it.
@@ -52,6 +63,26 @@ class VersionHistory {
 
   // The first offset whose versions are all kept.
   Result<uint64_t> Horizon(const Txn& txn) const;
+  Status SetHorizon(Txn& txn, uint64_t horizon) const;
+
+  // Pruning to `horizon`, in batches (see above). Collect walks the keys
+  // from the table position `*from` ("" = the first key) in any
+  // transaction, a read-only one so writers go on, and appends the versions
+  // to delete, stopping at a key boundary after about `max_visits` versions;
+  // *from is then where the next batch starts, "" when the walk is done.
+  // The set stays right until the horizon is written: new versions come
+  // after the applied offset, and the horizon is never above it. Delete
+  // writes the horizon and deletes them, in one write transaction.
+  Status CollectPrunable(const Txn& txn, uint64_t horizon, uint32_t max_visits, std::string* from,
+                         std::vector<std::string>* doomed) const;
+  Status Prune(Txn& txn, uint64_t horizon, const std::vector<std::string>& doomed) const;
+
+  // Versions kept and the bytes of the table's pages.
+  struct Space {
+    uint64_t versions = 0;
+    uint64_t bytes = 0;
+  };
+  Result<Space> Usage(const Txn& txn) const;
   // The newest version of `key` with offset <= at, if any.
   Result<std::optional<Version>> At(const Txn& txn, std::string_view key, uint64_t at) const;
   // The keys starting with `prefix` and after `after` (all when empty), in

@@ -218,5 +218,63 @@ TEST_F(HistoryTest, OffsetsOutsideTheHistoryAreClearErrors) {
   EXPECT_EQ(c_->Get("/v1/vector/v/get?id=a").status, 200);
 }
 
+// history_retention through the flag: the horizon and space in
+// /v1/admin/stats, 410 below the horizon with it as oldest_offset, and the
+// versions above it intact.
+TEST(HistoryRetentionServerTest, OffsetsRetentionPrunesAndStatsReportIt) {
+  TestServerOptions options;
+  options.args = {"--history-retention", "30", "--ttl-sweep-interval-ms", "20"};
+  TestServer server(options);
+  ASSERT_TRUE(server.Start()) << server.output();
+  auto c = server.Client();
+  for (int i = 0; i < 120; ++i) {
+    ASSERT_EQ(c->Put("/v1/state/k" + std::to_string(i % 4), json{{"value", i}}).status, 200);
+  }
+  const std::vector<json> events = AllEvents(*c);
+  const uint64_t last = events.back()["offset"].get<uint64_t>();
+  json history;
+  for (int tries = 0; tries < 3000; ++tries) {  // the pruner runs every background round
+    HttpResponse stats = c->Get("/v1/admin/stats");
+    ASSERT_EQ(stats.status, 200) << stats.body;
+    history = stats.json["history"];
+    // 30 offsets of 4 keys: 30 versions, plus the newest older one of each key.
+    if (history["horizon"] == last - 29 && history["versions"] == 34) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(history["retention"], "30");
+  EXPECT_EQ(history["horizon"], last - 29) << history.dump();
+  EXPECT_EQ(history["versions"], 34) << history.dump();
+  EXPECT_GE(history["pruned"].get<uint64_t>(), 120u - 34u);
+  EXPECT_GT(history["bytes"].get<uint64_t>(), 0u);
+
+  HttpResponse gone = c->Get("/v1/state/k1?at=" + std::to_string(last - 30));
+  EXPECT_EQ(gone.status, 410) << gone.body;
+  EXPECT_EQ(gone.json["oldest_offset"], last - 29);
+  // At the horizon, each key reads as it stood then (the newest older
+  // version was kept for exactly this).
+  for (uint64_t at : {last - 29, last - 15, last}) {
+    std::map<std::string, json> then;  // from the log
+    for (const json& e : events) {
+      if (e["offset"].get<uint64_t>() <= at && e["type"] == "state_updated") then[e["data"]["key"]] = e["data"]["value"];
+    }
+    ASSERT_EQ(then.size(), 4u);
+    for (const auto& [key, value] : then) {
+      HttpResponse r = c->Get("/v1/state/" + key + "?at=" + std::to_string(at));
+      ASSERT_EQ(r.status, 200) << r.body;
+      EXPECT_EQ(r.json["value"], value) << key << " at " << at;
+    }
+  }
+  HttpResponse versions = c->Get("/v1/state/k0/history?limit=100");
+  ASSERT_EQ(versions.status, 200);
+  EXPECT_LE(versions.json["versions"].size(), 9u) << versions.body;
+
+  // A bad value is a clear configuration error.
+  TestServerOptions bad;
+  bad.args = {"--history-retention", "7 weeks"};
+  TestServer bad_server(bad);
+  EXPECT_FALSE(bad_server.Start(std::chrono::seconds(5)));
+  EXPECT_NE(bad_server.output().find("--history-retention"), std::string::npos) << bad_server.output();
+}
+
 }  // namespace
 }  // namespace kissvdb::testing

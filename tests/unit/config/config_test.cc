@@ -404,5 +404,25 @@ TEST(ConfigTest, ValueParsers) {
   EXPECT_TRUE(SplitList("").empty());
 }
 
+TEST(ConfigTest, HistoryRetentionTakesLogOffOffsetsOrADuration) {
+  using Kind = HistoryRetention::Kind;
+  EXPECT_EQ(Ok({}).history_retention.kind, Kind::kLog);
+  EXPECT_EQ(Ok({"--history-retention", "off"}).history_retention.kind, Kind::kOff);
+  EXPECT_EQ(Ok({"--history-retention", "LOG"}).history_retention.kind, Kind::kLog);
+  Config n = Ok({"--history-retention", "100000"});
+  EXPECT_EQ(n.history_retention.kind, Kind::kOffsets);
+  EXPECT_EQ(n.history_retention.amount, 100000u);
+  Config d = Ok({}, {"KISSVDB_HISTORY_RETENTION=7d"});
+  EXPECT_EQ(d.history_retention.kind, Kind::kDuration);
+  EXPECT_EQ(d.history_retention.amount, 7u * 86'400'000);
+  EXPECT_EQ(Ok({"--history-retention", "90s"}).history_retention.amount, 90'000u);
+  EXPECT_EQ(Ok({"--history-retention", "15m"}).history_retention.amount, 900'000u);
+  EXPECT_EQ(Ok({"--history-retention", "500ms"}).history_retention.amount, 500u);
+  EXPECT_EQ(HistoryRetentionName(d.history_retention), "604800000ms");
+  for (const char* bad : {"", "0", "-1", "7 weeks", "7w", "h", "1.5h", "99999999999999999999", "30000000000000000d"}) {
+    EXPECT_NE(Err({"--history-retention", bad}).find("--history-retention"), std::string::npos) << bad;
+  }
+}
+
 }  // namespace
 }  // namespace kissvdb
