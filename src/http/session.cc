@@ -33,12 +33,15 @@ constexpr size_t kBodyReadSize = 64 << 10;
 constexpr size_t kMaxLingerBytes = 8 << 20;
 constexpr std::chrono::milliseconds kLingerTime{2000};
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-constexpr std::string_view kLastChunk = "0\r\n\r\n";
 // A handler that computed its answer for at least this long has its
 // response written after the requests that became ready meanwhile (see
 // WriteResponse).
 constexpr std::chrono::microseconds kDeferWriteAfter{20};
 constexpr std::string_view kPreflightHeaders = "authorization, content-type, x-api-key, last-event-id";
+// The response headers a cross-origin page may read beyond the safelisted
+// ones: where a read stands (docs/history.md), a backup's size and name, a
+// document's version.
+constexpr std::string_view kExposedHeaders = "KissVDB-Offset, X-Archive-Bytes, Content-Disposition, ETag";
 
 void AppendUint(std::string* out, uint64_t v) {
   char buf[24];
@@ -105,20 +108,6 @@ class ClosedSink : public StreamSink {
   void OnClose(std::function<void()> fn) override {
     if (fn) fn();
   }
-};
-
-// The StreamSink of a session: forwards to it.
-class SessionSink : public StreamSink {
- public:
-  explicit SessionSink(std::shared_ptr<Session> session) : session_(std::move(session)) {}
-  bool Send(std::string chunk) override { return session_->StreamSend(std::move(chunk)); }
-  size_t queued_bytes() const override { return session_->StreamQueued(); }
-  void Close() override { session_->StreamClose(); }
-  bool closed() const override { return session_->StreamClosed(); }
-  void OnClose(std::function<void()> fn) override { session_->StreamOnClose(std::move(fn)); }
-
- private:
-  std::shared_ptr<Session> session_;
 };
 
 // One request/response: shared by the copies of its Responder. Answers 500
@@ -427,6 +416,7 @@ void Session::BuildHead(unsigned status, std::string_view content_type,
     const std::string_view allowed = core_->AllowedOrigin(origin_);
     if (!allowed.empty()) {
       head_.append("Access-Control-Allow-Origin: ").append(allowed).append("\r\n");
+      head_.append("Access-Control-Expose-Headers: ").append(kExposedHeaders).append("\r\n");
       if (allowed != "*") head_.append("Vary: Origin\r\n");
     }
   }
@@ -550,172 +540,6 @@ void Session::Close() {
 // Posted, not dispatched: the head goes out after the handler returns, so a
 // client that has seen the 200 knows the handler's subscription is in place
 // (metrics count it; a test reading sse_clients right after raced without).
-std::shared_ptr<StreamSink> Session::OpenStream(uint64_t seq, Response head) {
-  asio::post(socket_.get_executor(),
-                 [self = shared_from_this(), seq, h = std::move(head)]() mutable {
-                   self->BeginStream(seq, std::move(h));
-                 });
-  return std::make_shared<SessionSink>(shared_from_this());
-}
-
-void Session::BeginStream(uint64_t seq, Response head) {
-  if (phase_ != Phase::kHandling || seq != seq_) {
-    // The connection is gone: the stream is born closed.
-    std::function<void()> fn;
-    {
-      std::lock_guard<std::mutex> lock(stream_mu_);
-      if (!stream_ended_) {
-        stream_ended_ = true;
-        fn = std::move(stream_on_close_);
-      }
-    }
-    if (fn) fn();
-    return;
-  }
-  phase_ = Phase::kStreaming;
-  status_ = head.status;
-  keep_alive_ = false;
-  stream_chunked_ = parser_->get().version() >= 11;
-  BuildHead(head.status, head.content_type, head.headers, -1);
-  FinishExchange();  // the log and metrics count the stream when it starts
-  core_->streams_open.Inc();
-  if (head_only_) {
-    // HEAD of a streamed route: the head, then the connection closes. No
-    // chunk is written (StreamFlush drops them), not even the last one.
-    stream_chunked_ = false;
-    StreamClose();
-  }
-  if (shutting_down_) StreamClose();
-
-  stream_writing_ = true;
-  SetDeadline(Deadline::kWrite, core_->options.write_timeout);
-  asio::async_write(socket_, asio::buffer(head_), [self = shared_from_this()](error_code ec, size_t) {
-    self->OnStreamWrite(ec, 0);
-  });
-  StreamWatchClient();
-}
-
-// While streaming, keep a read posted: it completes when the client goes
-// away. Whatever the client sends is discarded.
-void Session::StreamWatchClient() {
-  buffer_.consume(buffer_.size());
-  socket_.async_read_some(buffer_.prepare(512), [self = shared_from_this()](error_code ec, size_t) {
-    if (self->phase_ != Phase::kStreaming) return;
-    if (ec) return self->Close();
-    self->StreamWatchClient();
-  });
-}
-
-bool Session::StreamSend(std::string chunk) {
-  std::lock_guard<std::mutex> lock(stream_mu_);
-  if (stream_ended_ || stream_close_requested_) return false;
-  if (chunk.empty()) return true;  // an empty chunk would end a chunked body
-  stream_queued_.fetch_add(chunk.size(), std::memory_order_relaxed);
-  stream_queue_.push_back(std::move(chunk));
-  if (!stream_flush_posted_) {
-    stream_flush_posted_ = true;
-    asio::post(socket_.get_executor(), [self = shared_from_this()] { self->StreamFlush(); });
-  }
-  return true;
-}
-
-void Session::StreamClose() {
-  std::lock_guard<std::mutex> lock(stream_mu_);
-  if (stream_ended_ || stream_close_requested_) return;
-  stream_close_requested_ = true;
-  if (!stream_flush_posted_) {
-    stream_flush_posted_ = true;
-    asio::post(socket_.get_executor(), [self = shared_from_this()] { self->StreamFlush(); });
-  }
-}
-
-bool Session::StreamClosed() const {
-  std::lock_guard<std::mutex> lock(stream_mu_);
-  return stream_ended_ || stream_close_requested_;
-}
-
-void Session::StreamOnClose(std::function<void()> fn) {
-  {
-    std::lock_guard<std::mutex> lock(stream_mu_);
-    if (!stream_ended_) {
-      stream_on_close_ = std::move(fn);
-      return;
-    }
-  }
-  if (fn) fn();  // already closed: fire now
-}
-
-void Session::StreamFlush() {
-  if (phase_ != Phase::kStreaming || stream_writing_ || stream_terminating_) return;
-  bool close = false;
-  {
-    std::lock_guard<std::mutex> lock(stream_mu_);
-    stream_flush_posted_ = false;
-    while (!stream_queue_.empty()) {
-      stream_batch_.push_back(std::move(stream_queue_.front()));
-      stream_queue_.pop_front();
-    }
-    close = stream_close_requested_;
-  }
-  if (head_only_) stream_batch_.clear();
-  if (stream_batch_.empty()) {
-    if (!close) {
-      SetDeadline(Deadline::kNone, {});
-      return;
-    }
-    // Everything is written: end the body, then close.
-    stream_terminating_ = true;
-    if (!stream_chunked_) return Close();
-    SetDeadline(Deadline::kWrite, core_->options.write_timeout);
-    asio::async_write(socket_, asio::buffer(kLastChunk.data(), kLastChunk.size()),
-                      [self = shared_from_this()](error_code, size_t) { self->Close(); });
-    return;
-  }
-
-  // One gathered write: [size CRLF chunk CRLF]... The framing lives in one
-  // string, sized first so that the buffers pointing into it stay valid.
-  size_t payload = 0;
-  stream_framing_.clear();
-  std::vector<std::pair<size_t, size_t>> spans;  // framing offsets of each size line
-  if (stream_chunked_) {
-    spans.reserve(stream_batch_.size());
-    for (const std::string& chunk : stream_batch_) {
-      char hex[20];
-      auto r = std::to_chars(hex, hex + sizeof(hex), chunk.size(), 16);
-      const size_t at = stream_framing_.size();
-      stream_framing_.append(hex, r.ptr).append("\r\n");
-      spans.emplace_back(at, stream_framing_.size() - at);
-    }
-    stream_framing_.append("\r\n");  // the CRLF after each chunk's data
-  }
-  stream_buffers_.clear();
-  const size_t crlf_at = stream_framing_.size() - 2;
-  for (size_t i = 0; i < stream_batch_.size(); ++i) {
-    const std::string& chunk = stream_batch_[i];
-    payload += chunk.size();
-    if (stream_chunked_) {
-      stream_buffers_.emplace_back(stream_framing_.data() + spans[i].first, spans[i].second);
-    }
-    stream_buffers_.emplace_back(chunk.data(), chunk.size());
-    if (stream_chunked_) stream_buffers_.emplace_back(stream_framing_.data() + crlf_at, 2);
-  }
-  stream_writing_ = true;
-  SetDeadline(Deadline::kWrite, core_->options.write_timeout);
-  asio::async_write(socket_, stream_buffers_,
-                    [self = shared_from_this(), payload](error_code ec, size_t) {
-                      self->stream_batch_.clear();
-                      self->OnStreamWrite(ec, payload);
-                    });
-}
-
-void Session::OnStreamWrite(error_code ec, size_t payload_bytes) {
-  stream_writing_ = false;
-  if (phase_ != Phase::kStreaming) return;  // closed: Close() zeroed the count
-  if (payload_bytes > 0) stream_queued_.fetch_sub(payload_bytes, std::memory_order_relaxed);
-  if (ec) return Close();
-  StreamFlush();
-}
-
 // ---- Watchdog ----
 
 void Session::SetDeadline(Deadline kind, std::chrono::milliseconds after, bool precise) {
