@@ -22,8 +22,12 @@ constexpr int kPassSpacing = 10;  // a pass starts at least 10x its predecessor'
 }  // namespace
 
 // Boot, before the log tail is replayed: with history off nothing is
-// written and everything kept is pruned; turned back on, the history starts
-// after the offsets applied while it was off.
+// written and everything kept is pruned. A table whose horizon is kOff
+// with history on (turned back on, or created in a directory that had
+// applied events) holds no version of the present: it is emptied and
+// seeded with the present of every key and document at the applied
+// offset, which becomes its horizon, so a read at or after it never
+// misses an item that was not written since.
 Status EngineImpl::OpenHistory() {
   const bool off = config_.history_retention.kind == HistoryRetention::Kind::kOff;
   materializer_->set_history(!off);
@@ -31,18 +35,25 @@ Status EngineImpl::OpenHistory() {
   if (!txn.ok()) return txn.status();
   auto applied = materializer_->AppliedOffset(*txn);
   if (!applied.ok()) return applied.status();
-  bool turned_on = false;
-  for (const kv::VersionHistory* history : {&materializer_->state_history(), &materializer_->doc_history()}) {
-    auto horizon = history->Horizon(*txn);
+  bool seed[2] = {false, false};
+  const kv::VersionHistory* tables[2] = {&materializer_->state_history(), &materializer_->doc_history()};
+  for (int i = 0; i < 2; ++i) {
+    auto horizon = tables[i]->Horizon(*txn);
     if (!horizon.ok()) return horizon.status();
     if (off && *horizon != kv::VersionHistory::kOff) {
-      KISSVDB_RETURN_IF_ERROR(history->SetHorizon(*txn, kv::VersionHistory::kOff));
+      KISSVDB_RETURN_IF_ERROR(tables[i]->SetHorizon(*txn, kv::VersionHistory::kOff));
     } else if (!off && *horizon == kv::VersionHistory::kOff) {
-      KISSVDB_RETURN_IF_ERROR(history->SetHorizon(*txn, *applied + 1));
-      turned_on = true;
+      KISSVDB_RETURN_IF_ERROR(tables[i]->Clear(*txn));
+      KISSVDB_RETURN_IF_ERROR(tables[i]->SetHorizon(*txn, std::max<uint64_t>(*applied, 1)));
+      seed[i] = *applied > 0;
     }
   }
-  if (turned_on) spdlog::info("history: turned on; versions are kept from offset {}", *applied + 1);
+  if (seed[0] || seed[1]) {
+    auto ts = EventTimeAt(*applied);
+    KISSVDB_RETURN_IF_ERROR(materializer_->SeedHistory(*txn, *applied, ts.ok() ? *ts : 0, seed[0], seed[1]));
+    spdlog::info("history: starts at offset {} with the present of every {}", *applied,
+                 seed[0] && seed[1] ? "key and document" : seed[0] ? "key" : "document");
+  }
   return txn->Commit();
 }
 

@@ -83,6 +83,35 @@ Status Materializer::ApplyDocHistory(kv::Txn& txn, const Event& event) {
                                 d.at("doc").dump());
 }
 
+Status Materializer::SeedHistory(kv::Txn& txn, uint64_t offset, uint64_t ts_ms, bool keys, bool docs) {
+  constexpr uint32_t kPage = 1000;
+  std::vector<kv::StateRecord> page;
+  for (std::string after; keys; after = page.back().key) {
+    page.clear();
+    // now_ms 0: every record, with a TTL or not (reads judge TTLs).
+    KISSVDB_RETURN_IF_ERROR(state_.List(txn, "", after, kPage, 0, &page));
+    for (const kv::StateRecord& r : page) {
+      KISSVDB_RETURN_IF_ERROR(
+          state_history_->ApplyPut(txn, r.key, offset, ts_ms, r.revision, r.expires_at_ms, r.value_json));
+    }
+    if (page.size() < kPage) break;
+  }
+  std::vector<std::pair<std::string, uint64_t>> collections;
+  if (docs) KISSVDB_RETURN_IF_ERROR(docs_->ListCollections(txn, &collections));
+  for (const auto& [collection, count] : collections) {
+    std::vector<std::pair<std::string, std::pair<uint64_t, std::string>>> present;
+    KISSVDB_RETURN_IF_ERROR(docs_->ForEach(txn, collection, [&](std::string_view id, const doc::DocRecordView& d) {
+      present.emplace_back(std::string(id), std::make_pair(d.revision, std::string(d.json)));
+      return Status::OK();
+    }));
+    for (const auto& [id, doc] : present) {
+      KISSVDB_RETURN_IF_ERROR(
+          doc_history_->ApplyPut(txn, DocHistoryKey(collection, id), offset, ts_ms, doc.first, 0, doc.second));
+    }
+  }
+  return Status::OK();
+}
+
 Status Materializer::ApplyToTxn(kv::Txn& txn, const Event& event) {
   if (text::TextDefs::Handles(event.type)) KISSVDB_RETURN_IF_ERROR(text_defs_->ApplyEvent(txn, event));
   if (doc::DocStore::Handles(event.type)) {

@@ -50,6 +50,10 @@ class Materializer {
   // (history_retention != off); set before any apply.
   void set_history(bool on) { history_ = on; }
   bool history() const { return history_; }
+  // Writes the present of every key and document as a version at
+  // `offset`: the start of a history that did not follow every event
+  // (created in an upgraded directory, or turned back on).
+  Status SeedHistory(kv::Txn& txn, uint64_t offset, uint64_t ts_ms, bool keys, bool docs);
   // Rebuilds the in-memory key index from LMDB (boot, after replay).
   Status LoadAuthIndex();
 

@@ -69,8 +69,11 @@ Result<VersionHistory> VersionHistory::Open(Txn& txn, const char* name, uint64_t
   auto horizon = txn.Get(*dbi, kHorizonKey);
   if (!horizon.ok()) return horizon.status();
   if (!horizon->has_value()) {
+    // Created in a directory that already applied events: it holds no
+    // version of the present yet, so it starts as "nothing kept" until the
+    // engine seeds it (EngineImpl::OpenHistory).
     std::string raw;
-    PutU64LE(&raw, applied_offset + 1);
+    PutU64LE(&raw, applied_offset == 0 ? 1 : kOff);
     KISSVDB_RETURN_IF_ERROR(txn.Put(*dbi, kHorizonKey, raw));
   }
   return VersionHistory(*dbi);
@@ -92,6 +95,12 @@ Result<uint64_t> VersionHistory::Horizon(const Txn& txn) const {
   if (!raw.ok()) return raw.status();
   if (!raw->has_value() || (*raw)->size() != 8) return Status::Corruption("history: no horizon");
   return GetU64LE((*raw)->data());
+}
+
+Status VersionHistory::Clear(Txn& txn) const {
+  int rc = mdb_drop(txn.get(), dbi_, 0);
+  if (rc != 0) return LmdbStatus("mdb_drop", rc);
+  return Status::OK();
 }
 
 Status VersionHistory::SetHorizon(Txn& txn, uint64_t horizon) const {

@@ -53,8 +53,8 @@ class VersionHistory {
   static constexpr uint64_t kOff = UINT64_MAX;
 
   // Opens (creating) the table `name`. A table created now in an
-  // environment that has applied events up to `applied_offset` starts its
-  // history after it.
+  // environment that has applied events holds no version of the present:
+  // its horizon is kOff until the caller seeds it.
   static Result<VersionHistory> Open(Txn& txn, const char* name, uint64_t applied_offset);
 
   Status ApplyPut(Txn& txn, std::string_view key, uint64_t offset, uint64_t ts_ms, uint64_t revision,
@@ -64,6 +64,8 @@ class VersionHistory {
   // The first offset whose versions are all kept.
   Result<uint64_t> Horizon(const Txn& txn) const;
   Status SetHorizon(Txn& txn, uint64_t horizon) const;
+  // Deletes every version and the horizon (the table stays).
+  Status Clear(Txn& txn) const;
 
   // Pruning to `horizon`, in batches (see above). Collect walks the keys
   // from the table position `*from` ("" = the first key) in any

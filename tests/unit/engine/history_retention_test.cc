@@ -3,6 +3,8 @@
 // racing reads (docs/history.md, "Retention"). Real WAL and LMDB.
 #include "engine_fixture.h"
 
+#include <lmdb.h>
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -14,6 +16,8 @@
 #include <random>
 #include <thread>
 #include <vector>
+
+#include "kv/lmdb.h"
 
 namespace kissvdb {
 namespace {
@@ -183,20 +187,80 @@ TEST_F(HistoryRetentionTest, OffWritesNoVersionsAndTurningItOnStartsAfterThem) {
   EXPECT_EQ(*engine_->HistoryHorizon(), off_last + 1);
   EXPECT_TRUE(engine_->GetState("k1").ok() || engine_->GetState("k1").status().code() == Code::kNotFound);
 
-  // Back on: the history starts after the offsets applied while it was off.
+  // Back on: the history starts at the applied offset, seeded with the
+  // present of every key, so keys last written while it was off read right.
+  Write("only-while-off", 77);
+  const uint64_t on_at = engine_->Stats().last_offset;
   retention_ = {};
   Reopen();
-  EXPECT_EQ(*engine_->HistoryHorizon(), off_last + 1);
-  EXPECT_EQ(engine_->GetStateAt("k1", off_last).status().code(), Code::kGone);
+  EXPECT_EQ(*engine_->HistoryHorizon(), on_at);
+  EXPECT_EQ(engine_->GetStateAt("k1", on_at - 1).status().code(), Code::kGone);
+  for (const auto& [key, versions] : model_) {
+    auto present = engine_->GetState(key);
+    auto then = engine_->GetStateAt(key, on_at);
+    ASSERT_EQ(present.ok(), then.ok()) << key << ": " << then.status().ToString();
+    if (present.ok()) {
+      EXPECT_EQ(then->value_json, present->value_json) << key;
+    }
+  }
+  EXPECT_EQ(engine_->GetStateAt("only-while-off", on_at)->value_json, "77");
   for (int i = 0; i < 12; ++i) Write("k" + std::to_string(i), 5000 + i);
   for (int i = 0; i < 12; ++i) {
     auto got = engine_->GetStateAt("k" + std::to_string(i), engine_->Stats().last_offset);
     ASSERT_TRUE(got.ok()) << got.status().ToString();
     EXPECT_EQ(got->value_json, std::to_string(5000 + i));
   }
-  auto first = engine_->GetStateAt("k0", off_last + 1);
+  auto first = engine_->GetStateAt("k0", on_at + 1);
   ASSERT_TRUE(first.ok()) << first.status().ToString();
   EXPECT_EQ(first->value_json, "5000");
+  EXPECT_EQ(engine_->GetStateAt("only-while-off", engine_->Stats().last_offset)->value_json, "77");
+  EXPECT_EQ(engine_->HistoryUsage().doc_horizon, on_at);
+}
+
+// A directory written by a build without history: its first start seeds
+// both tables with the present at the applied offset, so reads there and
+// after are right for items not written since.
+TEST_F(HistoryRetentionTest, AnUpgradedDirectoryStartsItsHistoryWithThePresent) {
+  std::mt19937 rng(9);
+  RandomWrites(60, rng);
+  auto doc = Wait<DocItem>([&](auto cb) { engine_->PutDoc(DocPut{"c", "d1", Json{{"t", "x"}}, {}}, cb); });
+  ASSERT_TRUE(doc.ok()) << doc.status().ToString();
+  const uint64_t applied = engine_->Stats().last_offset;
+  engine_.reset();
+  {  // what an older build left: no history tables at all
+    kv::LmdbEnv::Options o;
+    o.path = (dir_ / "state.lmdb").string();
+    auto env = kv::LmdbEnv::Open(o);
+    ASSERT_TRUE(env.ok()) << env.status().ToString();
+    auto txn = kv::Txn::Begin(**env, /*read_only=*/false);
+    ASSERT_TRUE(txn.ok());
+    for (const char* name : {"state_history", "doc_history"}) {
+      auto dbi = txn->OpenDb(name);
+      ASSERT_TRUE(dbi.ok());
+      ASSERT_EQ(mdb_drop(txn->get(), *dbi, 1), 0);
+    }
+    ASSERT_TRUE(txn->Commit().ok());
+  }
+  Open();
+  EXPECT_EQ(*engine_->HistoryHorizon(), applied);
+  EXPECT_EQ(*engine_->DocHistoryHorizon(), applied);
+  EXPECT_EQ(engine_->GetStateAt("k1", applied - 1).status().code(), Code::kGone);
+  for (const auto& [key, versions] : model_) {
+    std::optional<int> want = ModelAt(key, applied);
+    auto got = engine_->GetStateAt(key, applied);
+    if (!want) {
+      EXPECT_EQ(got.status().code(), Code::kNotFound) << key;
+    } else {
+      ASSERT_TRUE(got.ok()) << key << ": " << got.status().ToString();
+      EXPECT_EQ(got->value_json, std::to_string(*want)) << key;
+    }
+  }
+  auto d = engine_->GetDocAt("c", "d1", applied);
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  EXPECT_EQ(Json::parse(d->doc_json), (Json{{"t", "x"}}));
+  // Writes go on from there.
+  RandomWrites(30, rng);
+  CheckReads(applied, engine_->Stats().last_offset);
 }
 
 // Readers at offsets around the moving horizon while a writer pushes it on
