@@ -20,6 +20,7 @@ class HttpSink final : public stream::Sink {
  public:
   explicit HttpSink(std::shared_ptr<http::StreamSink> sink) : sink_(std::move(sink)) {}
   bool Send(std::string chunk) override { return sink_->Send(std::move(chunk)); }
+  bool SendShared(std::shared_ptr<const std::string> chunk) override { return sink_->SendShared(std::move(chunk)); }
   size_t queued_bytes() const override { return sink_->queued_bytes(); }
   void Close() override { sink_->Close(); }
   bool closed() const override { return sink_->closed(); }

@@ -77,6 +77,9 @@ class StreamSink {
   virtual ~StreamSink() = default;
   // Queues a chunk; returns false if the stream is already closed.
   virtual bool Send(std::string chunk) = 0;
+  // The same, for a chunk that many streams send (the change stream's
+  // fan-out): implementations may queue it without a copy.
+  virtual bool SendShared(std::shared_ptr<const std::string> chunk) { return Send(std::string(*chunk)); }
   // Bytes queued and not yet written to the socket.
   virtual size_t queued_bytes() const = 0;
   // Flushes what is queued, then closes the connection.

@@ -115,7 +115,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::shared_ptr<StreamSink> OpenStream(uint64_t seq, Response head);
 
   // From the StreamSink (any thread).
-  bool StreamSend(std::string chunk);
+  bool StreamSend(std::shared_ptr<const std::string> chunk);
   size_t StreamQueued() const { return stream_queued_.load(std::memory_order_relaxed); }
   void StreamClose();
   bool StreamClosed() const;
@@ -199,7 +199,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   // Stream state shared with producers (guarded by stream_mu_).
   mutable std::mutex stream_mu_;
-  std::deque<std::string> stream_queue_;
+  std::deque<std::shared_ptr<const std::string>> stream_queue_;
   bool stream_flush_posted_ = false;
   bool stream_close_requested_ = false;
   bool stream_ended_ = false;  // OnClose has fired (or will, with no callback set)
@@ -209,7 +209,7 @@ class Session : public std::enable_shared_from_this<Session> {
   bool stream_chunked_ = true;
   bool stream_writing_ = false;
   bool stream_terminating_ = false;
-  std::vector<std::string> stream_batch_;
+  std::vector<std::shared_ptr<const std::string>> stream_batch_;
   std::string stream_framing_;
   std::vector<boost::asio::const_buffer> stream_buffers_;
 };

@@ -28,7 +28,12 @@ constexpr std::string_view kLastChunk = "0\r\n\r\n";
 class SessionSink : public StreamSink {
  public:
   explicit SessionSink(std::shared_ptr<Session> session) : session_(std::move(session)) {}
-  bool Send(std::string chunk) override { return session_->StreamSend(std::move(chunk)); }
+  bool Send(std::string chunk) override {
+    return session_->StreamSend(std::make_shared<const std::string>(std::move(chunk)));
+  }
+  bool SendShared(std::shared_ptr<const std::string> chunk) override {
+    return session_->StreamSend(std::move(chunk));
+  }
   size_t queued_bytes() const override { return session_->StreamQueued(); }
   void Close() override { session_->StreamClose(); }
   bool closed() const override { return session_->StreamClosed(); }
@@ -96,11 +101,11 @@ void Session::StreamWatchClient() {
   });
 }
 
-bool Session::StreamSend(std::string chunk) {
+bool Session::StreamSend(std::shared_ptr<const std::string> chunk) {
   std::lock_guard<std::mutex> lock(stream_mu_);
   if (stream_ended_ || stream_close_requested_) return false;
-  if (chunk.empty()) return true;  // an empty chunk would end a chunked body
-  stream_queued_.fetch_add(chunk.size(), std::memory_order_relaxed);
+  if (chunk->empty()) return true;  // an empty chunk would end a chunked body
+  stream_queued_.fetch_add(chunk->size(), std::memory_order_relaxed);
   stream_queue_.push_back(std::move(chunk));
   if (!stream_flush_posted_) {
     stream_flush_posted_ = true;
@@ -169,9 +174,9 @@ void Session::StreamFlush() {
   std::vector<std::pair<size_t, size_t>> spans;  // framing offsets of each size line
   if (stream_chunked_) {
     spans.reserve(stream_batch_.size());
-    for (const std::string& chunk : stream_batch_) {
+    for (const auto& chunk : stream_batch_) {
       char hex[20];
-      auto r = std::to_chars(hex, hex + sizeof(hex), chunk.size(), 16);
+      auto r = std::to_chars(hex, hex + sizeof(hex), chunk->size(), 16);
       const size_t at = stream_framing_.size();
       stream_framing_.append(hex, r.ptr).append("\r\n");
       spans.emplace_back(at, stream_framing_.size() - at);
@@ -181,7 +186,7 @@ void Session::StreamFlush() {
   stream_buffers_.clear();
   const size_t crlf_at = stream_framing_.size() - 2;
   for (size_t i = 0; i < stream_batch_.size(); ++i) {
-    const std::string& chunk = stream_batch_[i];
+    const std::string& chunk = *stream_batch_[i];
     payload += chunk.size();
     if (stream_chunked_) {
       stream_buffers_.emplace_back(stream_framing_.data() + spans[i].first, spans[i].second);

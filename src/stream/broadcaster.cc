@@ -48,7 +48,7 @@ enum class Next { kKeep, kBacklog, kToLive, kToDisk, kDrop };
 // same cursor in a dispatcher pass (the common case: many clients, all
 // caught up, few distinct filters).
 struct SharedChunk {
-  std::string chunk;
+  std::shared_ptr<const std::string> chunk;
   uint32_t events = 0;
   uint64_t last_id = 0;
   uint64_t next = 0;  // the cursor after it
@@ -289,7 +289,7 @@ void Broadcaster::DispatchLoop() {
     SharedChunk* shared = nullptr;
     if (!group.empty()) {
       shared = &chunks[group];
-      if (shared->ready && sub.Fits(shared->events, shared->chunk.size(), options_.budget)) {
+      if (shared->ready && sub.Fits(shared->events, shared->chunk->size(), options_.budget)) {
         sub.set_cursor(shared->next);
         if (shared->events > 0) {
           sub.SendEvents(shared->chunk, shared->events, shared->last_id, now);
@@ -315,9 +315,10 @@ void Broadcaster::DispatchLoop() {
       last_id = off;
     }
     sub.set_cursor(off);
-    if (shared && !blocked && !shared->ready) *shared = SharedChunk{chunk, n, last_id, off, true};
+    auto rendered = std::make_shared<const std::string>(std::move(chunk));
+    if (shared && !blocked && !shared->ready) *shared = SharedChunk{rendered, n, last_id, off, true};
     if (n > 0) {
-      sub.SendEvents(std::move(chunk), n, last_id, now);
+      sub.SendEvents(std::move(rendered), n, last_id, now);
       count_sent(n);
     }
     return blocked;
@@ -492,7 +493,7 @@ void Broadcaster::CatchUpLoop() {
     }
     sub.set_cursor(page->back().offset + 1);
     if (n > 0) {
-      sub.SendEvents(std::move(chunk), n, last_id, now);
+      sub.SendEvents(std::make_shared<const std::string>(std::move(chunk)), n, last_id, now);
       s.events_sent.fetch_add(n, std::memory_order_relaxed);
       Metric().events_sent.Inc(n);
     }

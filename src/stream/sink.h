@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,9 @@ class Sink {
   virtual ~Sink() = default;
   // Queues a chunk; false if the connection is already closed.
   virtual bool Send(std::string chunk) = 0;
+  // The same chunk for many subscribers (a dispatcher pass): queued without
+  // a copy where the connection can.
+  virtual bool SendShared(std::shared_ptr<const std::string> chunk) { return Send(std::string(*chunk)); }
   virtual size_t queued_bytes() const = 0;
   // Flushes what is queued, then closes.
   virtual void Close() = 0;

@@ -41,10 +41,10 @@ bool Subscriber::Fits(uint64_t events, uint64_t bytes, const Budget& budget) con
   return queued_events_ + events <= budget.events && queued_bytes() + bytes <= budget.bytes;
 }
 
-void Subscriber::Queue(std::string chunk, uint32_t events, SteadyClock::time_point now) {
-  if (done_ || chunk.empty()) return;
-  const uint64_t size = chunk.size();
-  if (!sink_->Send(std::move(chunk))) {
+void Subscriber::Queue(std::shared_ptr<const std::string> chunk, uint32_t events, SteadyClock::time_point now) {
+  if (done_ || chunk->empty()) return;
+  const uint64_t size = chunk->size();
+  if (!sink_->SendShared(std::move(chunk))) {
     done_ = true;
     return;
   }
@@ -54,7 +54,8 @@ void Subscriber::Queue(std::string chunk, uint32_t events, SteadyClock::time_poi
   last_sent_ = now;
 }
 
-void Subscriber::SendEvents(std::string chunk, uint32_t events, uint64_t last_id, SteadyClock::time_point now) {
+void Subscriber::SendEvents(std::shared_ptr<const std::string> chunk, uint32_t events, uint64_t last_id,
+                            SteadyClock::time_point now) {
   Queue(std::move(chunk), events, now);
   told_ = last_id;
   last_told_ = now;
@@ -64,11 +65,11 @@ void Subscriber::Heartbeat(SteadyClock::time_point now, SteadyClock::duration ke
   if (done_) return;
   const uint64_t synced = cursor_ - 1;
   if (checkpoint_every_.count() > 0 && synced > told_ && now - last_told_ >= checkpoint_every_) {
-    Queue(RenderCheckpoint(synced), 0, now);
+    Queue(std::make_shared<const std::string>(RenderCheckpoint(synced)), 0, now);
     told_ = synced;
     last_told_ = now;
   } else if (now - last_sent_ >= keepalive) {
-    Queue(std::string(kKeepalive), 0, now);
+    Queue(std::make_shared<const std::string>(kKeepalive), 0, now);
   }
 }
 

@@ -58,7 +58,9 @@ class Subscriber {
   bool Fits(uint64_t events, uint64_t bytes, const Budget& budget) const;
 
   // Queues `chunk`, holding `events` events, the last of which is `last_id`.
-  void SendEvents(std::string chunk, uint32_t events, uint64_t last_id, SteadyClock::time_point now);
+  // The chunk may be shared with other subscribers (one rendering per pass).
+  void SendEvents(std::shared_ptr<const std::string> chunk, uint32_t events, uint64_t last_id,
+                  SteadyClock::time_point now);
   // A checkpoint when the cursor moved past what the client was last told
   // and checkpoint_every passed since; else a keepalive comment when
   // nothing at all was sent for `keepalive`.
@@ -80,7 +82,7 @@ class Subscriber {
   bool sent_in_last_pass = false;
 
  private:
-  void Queue(std::string chunk, uint32_t events, SteadyClock::time_point now);
+  void Queue(std::shared_ptr<const std::string> chunk, uint32_t events, SteadyClock::time_point now);
 
   const uint64_t id_;
   const std::shared_ptr<Sink> sink_;
