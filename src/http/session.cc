@@ -513,6 +513,11 @@ void Session::DoLingerRead() {
 void Session::Close() {
   if (phase_ == Phase::kClosed) return;
   const bool was_streaming = phase_ == Phase::kStreaming;
+  if (was_streaming) {
+    // No producer may write to the socket from here on (StreamSendDirect).
+    std::lock_guard<std::mutex> lock(stream_mu_);
+    stream_direct_ = false;
+  }
   phase_ = Phase::kClosed;
   deadline_kind_ = Deadline::kNone;
   error_code ec;

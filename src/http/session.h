@@ -116,6 +116,9 @@ class Session : public std::enable_shared_from_this<Session> {
 
   // From the StreamSink (any thread).
   bool StreamSend(std::shared_ptr<const std::string> chunk);
+  // StreamSend's direct write, under stream_mu_: false if the socket took
+  // none of it (the caller queues it); the rest of a partial write is queued.
+  bool StreamSendDirect(const std::shared_ptr<const std::string>& chunk);
   size_t StreamQueued() const { return stream_queued_.load(std::memory_order_relaxed); }
   void StreamClose();
   bool StreamClosed() const;
@@ -199,7 +202,17 @@ class Session : public std::enable_shared_from_this<Session> {
 
   // Stream state shared with producers (guarded by stream_mu_).
   mutable std::mutex stream_mu_;
-  std::deque<std::shared_ptr<const std::string>> stream_queue_;
+  // A queued piece: a chunk, framed when written; or, after a direct send
+  // that the socket took only part of, the rest of its bytes, framed already.
+  struct StreamPiece {
+    std::shared_ptr<const std::string> bytes;
+    bool framed = false;
+  };
+  std::deque<StreamPiece> stream_queue_;
+  // The strand is not writing and nothing is queued: a producer may write
+  // its chunk to the socket itself (StreamSend), saving the hand-off to the
+  // io thread. Cleared before the strand writes and before Close().
+  bool stream_direct_ = false;
   bool stream_flush_posted_ = false;
   bool stream_close_requested_ = false;
   bool stream_ended_ = false;  // OnClose has fired (or will, with no callback set)
@@ -209,7 +222,7 @@ class Session : public std::enable_shared_from_this<Session> {
   bool stream_chunked_ = true;
   bool stream_writing_ = false;
   bool stream_terminating_ = false;
-  std::vector<std::shared_ptr<const std::string>> stream_batch_;
+  std::vector<StreamPiece> stream_batch_;
   std::string stream_framing_;
   std::vector<boost::asio::const_buffer> stream_buffers_;
 };

@@ -8,6 +8,10 @@
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #endif
 
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <cerrno>
 #include <charconv>
 
 #include <boost/asio/post.hpp>
@@ -105,8 +109,57 @@ bool Session::StreamSend(std::shared_ptr<const std::string> chunk) {
   std::lock_guard<std::mutex> lock(stream_mu_);
   if (stream_ended_ || stream_close_requested_) return false;
   if (chunk->empty()) return true;  // an empty chunk would end a chunked body
+  if (stream_direct_ && stream_queue_.empty() && StreamSendDirect(chunk)) return true;
   stream_queued_.fetch_add(chunk->size(), std::memory_order_relaxed);
-  stream_queue_.push_back(std::move(chunk));
+  stream_queue_.push_back(StreamPiece{std::move(chunk), false});
+  if (!stream_flush_posted_) {
+    stream_flush_posted_ = true;
+    asio::post(socket_.get_executor(), [self = shared_from_this()] { self->StreamFlush(); });
+  }
+  return true;
+}
+
+bool Session::StreamSendDirect(const std::shared_ptr<const std::string>& chunk) {
+  // The chunk with its framing, in one non-blocking sendmsg. stream_mu_
+  // keeps the strand from writing and Close() from closing meanwhile.
+  char head[20];
+  size_t head_len = 0;
+  if (stream_chunked_) {
+    auto r = std::to_chars(head, head + sizeof(head) - 2, chunk->size(), 16);
+    head_len = static_cast<size_t>(r.ptr - head);
+    head[head_len++] = '\r';
+    head[head_len++] = '\n';
+  }
+  static constexpr char kCrlf[] = "\r\n";
+  iovec iov[3];
+  int count = 0;
+  if (head_len > 0) iov[count++] = iovec{head, head_len};
+  iov[count++] = iovec{const_cast<char*>(chunk->data()), chunk->size()};
+  if (stream_chunked_) iov[count++] = iovec{const_cast<char*>(kCrlf), 2};
+  msghdr msg{};
+  msg.msg_iov = iov;
+  msg.msg_iovlen = static_cast<size_t>(count);
+  const size_t total = head_len + chunk->size() + (stream_chunked_ ? 2 : 0);
+  ssize_t n;
+  do {
+    n = ::sendmsg(socket_.native_handle(), &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+  } while (n < 0 && errno == EINTR);
+  if (n <= 0) {
+    // Full (EAGAIN) or failed: the strand's write takes over, and meets
+    // the error if there is one.
+    stream_direct_ = false;
+    return false;
+  }
+  if (static_cast<size_t>(n) == total) return true;
+  // Partial: the rest, framing included, goes first in the strand's queue.
+  std::string rest;
+  rest.reserve(total - static_cast<size_t>(n));
+  rest.append(head, head_len).append(*chunk);
+  if (stream_chunked_) rest.append(kCrlf, 2);
+  rest.erase(0, static_cast<size_t>(n));
+  stream_direct_ = false;
+  stream_queued_.fetch_add(rest.size(), std::memory_order_relaxed);
+  stream_queue_.push_back(StreamPiece{std::make_shared<const std::string>(std::move(rest)), true});
   if (!stream_flush_posted_) {
     stream_flush_posted_ = true;
     asio::post(socket_.get_executor(), [self = shared_from_this()] { self->StreamFlush(); });
@@ -151,6 +204,9 @@ void Session::StreamFlush() {
       stream_queue_.pop_front();
     }
     close = stream_close_requested_;
+    // Idle with nothing to write: producers may write directly until the
+    // next queued piece.
+    stream_direct_ = stream_batch_.empty() && !close && !head_only_;
   }
   if (head_only_) stream_batch_.clear();
   if (stream_batch_.empty()) {
@@ -174,9 +230,13 @@ void Session::StreamFlush() {
   std::vector<std::pair<size_t, size_t>> spans;  // framing offsets of each size line
   if (stream_chunked_) {
     spans.reserve(stream_batch_.size());
-    for (const auto& chunk : stream_batch_) {
+    for (const StreamPiece& piece : stream_batch_) {
+      if (piece.framed) {
+        spans.emplace_back(0, 0);
+        continue;
+      }
       char hex[20];
-      auto r = std::to_chars(hex, hex + sizeof(hex), chunk->size(), 16);
+      auto r = std::to_chars(hex, hex + sizeof(hex), piece.bytes->size(), 16);
       const size_t at = stream_framing_.size();
       stream_framing_.append(hex, r.ptr).append("\r\n");
       spans.emplace_back(at, stream_framing_.size() - at);
@@ -186,13 +246,12 @@ void Session::StreamFlush() {
   stream_buffers_.clear();
   const size_t crlf_at = stream_framing_.size() - 2;
   for (size_t i = 0; i < stream_batch_.size(); ++i) {
-    const std::string& chunk = *stream_batch_[i];
+    const std::string& chunk = *stream_batch_[i].bytes;
+    const bool frame = stream_chunked_ && !stream_batch_[i].framed;
     payload += chunk.size();
-    if (stream_chunked_) {
-      stream_buffers_.emplace_back(stream_framing_.data() + spans[i].first, spans[i].second);
-    }
+    if (frame) stream_buffers_.emplace_back(stream_framing_.data() + spans[i].first, spans[i].second);
     stream_buffers_.emplace_back(chunk.data(), chunk.size());
-    if (stream_chunked_) stream_buffers_.emplace_back(stream_framing_.data() + crlf_at, 2);
+    if (frame) stream_buffers_.emplace_back(stream_framing_.data() + crlf_at, 2);
   }
   stream_writing_ = true;
   SetDeadline(Deadline::kWrite, core_->options.write_timeout);
