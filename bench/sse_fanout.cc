@@ -228,6 +228,16 @@ uint64_t ParseU64(const std::string& s, size_t pos) {
   return v;
 }
 
+// Where `needle` starts in s[from, to), or npos. memmem, bounded to one
+// frame: std::string::find of a needle that starts with '"' calls memchr at
+// every quote of the JSON, which made this harness, not the server, the
+// bottleneck at 2,000 events/s x 1,000 subscribers.
+size_t FindIn(const std::string& s, size_t from, size_t to, std::string_view needle) {
+  if (from >= to) return std::string::npos;
+  const void* at = memmem(s.data() + from, to - from, needle.data(), needle.size());
+  return at ? static_cast<size_t>(static_cast<const char*>(at) - s.data()) : std::string::npos;
+}
+
 void ParseFrames(Subscriber& sub, uint64_t now, Lags& lag) {
   size_t pos = 0;
   while (true) {
@@ -235,16 +245,19 @@ void ParseFrames(Subscriber& sub, uint64_t now, Lags& lag) {
     if (end == std::string::npos) break;
     if (sub.sse.compare(pos, 10, "event: gap") == 0) {
       ++sub.gaps;
-      const size_t at = sub.sse.find("\"resume_since\":", pos);
-      if (at != std::string::npos && at < end) sub.resume = ParseU64(sub.sse, at + 15);
+      const size_t at = FindIn(sub.sse, pos, end, "\"resume_since\":");
+      if (at != std::string::npos) sub.resume = ParseU64(sub.sse, at + 15);
       sub.cut = true;
     } else if (sub.sse.compare(pos, 1, ":") == 0) {
       // keepalive
     } else {
-      const size_t id_at = sub.sse.find("\nid: ", pos);
-      if (id_at == std::string::npos || id_at > end) {
+      // "event: <type>\nid: <offset>\ndata: {...}": the id line follows the first newline.
+      const size_t nl = sub.sse.find('\n', pos);
+      const bool has_id = nl < end && sub.sse.compare(nl, 5, "\nid: ") == 0;
+      if (!has_id) {
         ++sub.other;  // checkpoint
       } else {
+        const size_t id_at = nl;
         const uint64_t id = ParseU64(sub.sse, id_at + 5);
         const uint64_t prev = sub.last_id.load(std::memory_order_relaxed);
         if (id <= prev) ++sub.disorder;
@@ -252,14 +265,16 @@ void ParseFrames(Subscriber& sub, uint64_t now, Lags& lag) {
         ++sub.count;
         sub.sum += id;
         sub.sumsq += id * id;
-        const size_t t_at = sub.sse.find("\"t\":", id_at);
-        if (t_at != std::string::npos && t_at < end) {
-          const uint64_t t = ParseU64(sub.sse, t_at + 4);
-          lag.from_send.Add(now > t ? now - t : 0);
-        }
-        const size_t k_at = sub.sse.find("\"k\":", id_at);
-        if (k_at != std::string::npos && k_at < end) {
-          const uint64_t k = ParseU64(sub.sse, k_at + 4);
+        // The writers' value is {"k":K,"t":T} (WriterLoop): one search finds both.
+        const size_t k_at = FindIn(sub.sse, id_at, end, "{\"k\":");
+        if (k_at != std::string::npos) {
+          size_t at = k_at + 5;
+          const uint64_t k = ParseU64(sub.sse, at);
+          while (at < end && sub.sse[at] >= '0' && sub.sse[at] <= '9') ++at;
+          if (sub.sse.compare(at, 5, ",\"t\":") == 0) {
+            const uint64_t t = ParseU64(sub.sse, at + 5);
+            lag.from_send.Add(now > t ? now - t : 0);
+          }
           const uint64_t acked = k < g_acked_ns->size() ? (*g_acked_ns)[k].load(std::memory_order_relaxed) : 0;
           lag.after_ack.Add(acked != 0 && now > acked ? now - acked : 0);
         }
