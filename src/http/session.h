@@ -119,6 +119,8 @@ class Session : public std::enable_shared_from_this<Session> {
   // StreamSend's direct write, under stream_mu_: false if the socket took
   // none of it (the caller queues it); the rest of a partial write is queued.
   bool StreamSendDirect(const std::shared_ptr<const std::string>& chunk);
+  // Posts StreamFlush unless one is pending (under stream_mu_).
+  void PostStreamFlush();
   size_t StreamQueued() const { return stream_queued_.load(std::memory_order_relaxed); }
   void StreamClose();
   bool StreamClosed() const;

@@ -105,6 +105,13 @@ void Session::StreamWatchClient() {
   });
 }
 
+// Under stream_mu_: one StreamFlush pending on the strand at a time.
+void Session::PostStreamFlush() {
+  if (stream_flush_posted_) return;
+  stream_flush_posted_ = true;
+  asio::post(socket_.get_executor(), [self = shared_from_this()] { self->StreamFlush(); });
+}
+
 bool Session::StreamSend(std::shared_ptr<const std::string> chunk) {
   std::lock_guard<std::mutex> lock(stream_mu_);
   if (stream_ended_ || stream_close_requested_) return false;
@@ -112,10 +119,7 @@ bool Session::StreamSend(std::shared_ptr<const std::string> chunk) {
   if (stream_direct_ && stream_queue_.empty() && StreamSendDirect(chunk)) return true;
   stream_queued_.fetch_add(chunk->size(), std::memory_order_relaxed);
   stream_queue_.push_back(StreamPiece{std::move(chunk), false});
-  if (!stream_flush_posted_) {
-    stream_flush_posted_ = true;
-    asio::post(socket_.get_executor(), [self = shared_from_this()] { self->StreamFlush(); });
-  }
+  PostStreamFlush();
   return true;
 }
 
@@ -160,10 +164,7 @@ bool Session::StreamSendDirect(const std::shared_ptr<const std::string>& chunk) 
   stream_direct_ = false;
   stream_queued_.fetch_add(rest.size(), std::memory_order_relaxed);
   stream_queue_.push_back(StreamPiece{std::make_shared<const std::string>(std::move(rest)), true});
-  if (!stream_flush_posted_) {
-    stream_flush_posted_ = true;
-    asio::post(socket_.get_executor(), [self = shared_from_this()] { self->StreamFlush(); });
-  }
+  PostStreamFlush();
   return true;
 }
 
@@ -171,10 +172,7 @@ void Session::StreamClose() {
   std::lock_guard<std::mutex> lock(stream_mu_);
   if (stream_ended_ || stream_close_requested_) return;
   stream_close_requested_ = true;
-  if (!stream_flush_posted_) {
-    stream_flush_posted_ = true;
-    asio::post(socket_.get_executor(), [self = shared_from_this()] { self->StreamFlush(); });
-  }
+  PostStreamFlush();
 }
 
 bool Session::StreamClosed() const {
