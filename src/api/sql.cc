@@ -47,10 +47,12 @@ Result<sql::SqlStatement> ParseSingle(Request& req) {
 // blocking pool (see SqlQuery).
 constexpr std::chrono::microseconds kInlineQueryBudget{500};
 
-void SendRows(const Responder& res, Result<sql::QueryResult> result) {
-  if (!result.ok()) return res.Error(result.status());
-  res.Send(http::Response::Ok(
-      Json{{"rows", std::move(result->rows)}, {"columns", sql::ColumnsJson(result->columns)}}));
+// The body comes written: {"columns":[...],"rows":[...]}.
+void SendRows(const Responder& res, Result<std::string> body) {
+  if (!body.ok()) return res.Error(body.status());
+  http::Response r;
+  r.body = std::move(*body);
+  res.Send(std::move(r));
 }
 
 }  // namespace
@@ -60,16 +62,16 @@ void SqlQuery(const ApiContext& ctx, Request& req, const Responder& res) {
   if (db == nullptr) return res.Error(NotEnabled());
   auto statement = ParseSingle(req);
   if (!statement.ok()) return res.Error(statement.status());
-  if (ctx.blocking == nullptr) return SendRows(res, db->Query(statement->sql, statement->params));
+  if (ctx.blocking == nullptr) return SendRows(res, db->QueryJson(statement->sql, statement->params));
   // On the I/O thread, a query may run only about as long as a vector search:
   // a point SELECT answers here, without the hand-off to another thread and
   // back (which cost a third of its throughput); a longer one, or one that
   // finds every read connection busy, starts again on the blocking pool.
-  if (auto quick = db->TryQuery(statement->sql, statement->params, kInlineQueryBudget)) {
+  if (auto quick = db->TryQueryJson(statement->sql, statement->params, kInlineQueryBudget)) {
     return SendRows(res, std::move(*quick));
   }
   auto owned = std::make_shared<sql::SqlStatement>(std::move(statement.value()));
-  http::AnswerOnPool(*ctx.blocking, res, [db, owned, res] { SendRows(res, db->Query(owned->sql, owned->params)); });
+  http::AnswerOnPool(*ctx.blocking, res, [db, owned, res] { SendRows(res, db->QueryJson(owned->sql, owned->params)); });
 }
 
 void SqlExec(const ApiContext& ctx, Request& req, const Responder& res) {

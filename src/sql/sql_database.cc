@@ -1,5 +1,6 @@
 #include "sql/sql_database.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <condition_variable>
 #include <cstdio>
@@ -10,12 +11,20 @@
 
 #include "sql/connection.h"
 #include "sql/values.h"
+#include "util/json_writer.h"
 #include "util/file_util.h"
 
 namespace kissvdb::sql {
 
 // The read-only connections. Acquire() blocks until one is free, so at most
 // `read_connections` queries run at once; the rest queue here.
+// A query's answer as written by RunQuery: the columns, and the rows as the
+// text of a JSON array of objects.
+struct RenderedRows {
+  std::vector<SqlColumn> columns;
+  std::string rows_json;
+};
+
 class ReadPool {
  public:
   explicit ReadPool(std::vector<std::unique_ptr<Connection>> conns) : free_(std::move(conns)) {}
@@ -70,12 +79,38 @@ Status TooLarge(const std::string& what) {
   return Status(Code::kPayloadTooLarge, what + "; add a LIMIT or select fewer columns");
 }
 
-// Runs one read-only statement on `conn` and collects its rows.
+// How a row object is written: its keys in the order nlohmann's object (a
+// std::map) dumps them, byte-wise sorted, and a repeated column name once,
+// with the value of its last column (as assigning obj[name] did).
+struct RowLayout {
+  std::vector<std::string> key_prefixes;  // "\"name\":" escaped, per key
+  std::vector<int> columns;               // the column written under each key
+  std::vector<size_t> name_sizes;         // for the size estimate
+};
+
+RowLayout LayoutOf(const std::vector<SqlColumn>& columns) {
+  std::vector<std::pair<std::string_view, int>> keys;
+  for (size_t i = 0; i < columns.size(); ++i) keys.emplace_back(columns[i].name, static_cast<int>(i));
+  std::stable_sort(keys.begin(), keys.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  RowLayout layout;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (i + 1 < keys.size() && keys[i + 1].first == keys[i].first) continue;  // the last one wins
+    std::string prefix;
+    AppendJsonString(keys[i].first, &prefix);
+    prefix.push_back(':');
+    layout.key_prefixes.push_back(std::move(prefix));
+    layout.columns.push_back(keys[i].second);
+    layout.name_sizes.push_back(keys[i].first.size());
+  }
+  return layout;
+}
+
+// Runs one read-only statement on `conn` and writes its rows as JSON text.
 // With `give_up_at`, stops at that moment and sets *gave_up (the result is
 // then an error to drop: the caller runs the query again elsewhere).
-Result<QueryResult> RunQuery(Connection& conn, std::string_view sql, const Json& params, const SqlOptions& options,
-                             std::optional<std::chrono::steady_clock::time_point> give_up_at = std::nullopt,
-                             bool* gave_up = nullptr) {
+Result<RenderedRows> RunQuery(Connection& conn, std::string_view sql, const Json& params, const SqlOptions& options,
+                              std::optional<std::chrono::steady_clock::time_point> give_up_at = std::nullopt,
+                              bool* gave_up = nullptr) {
   auto stmt = conn.Prepare(sql);
   if (!stmt.ok()) return stmt.status();
   if (!stmt->readonly()) {
@@ -86,20 +121,24 @@ Result<QueryResult> RunQuery(Connection& conn, std::string_view sql, const Json&
 
   // Columns are read after the first step: a statement from the cache is
   // re-prepared inside sqlite3_step when the schema changed since.
-  QueryResult result;
-  int ncols = -1;  // not described yet
-  std::vector<std::string> names;
+  RenderedRows result;
+  bool described = false;
+  RowLayout layout;
   auto describe = [&] {
-    ncols = sqlite3_column_count(s);
+    int ncols = sqlite3_column_count(s);
     for (int i = 0; i < ncols; ++i) {
       const char* name = sqlite3_column_name(s, i);
       const char* decl = sqlite3_column_decltype(s, i);
-      names.push_back(ToValidUtf8(name ? name : ""));
-      result.columns.push_back(
-          SqlColumn{names.back(), decl ? std::optional<std::string>(ToValidUtf8(decl)) : std::nullopt});
+      result.columns.push_back(SqlColumn{ToValidUtf8(name ? name : ""),
+                                         decl ? std::optional<std::string>(ToValidUtf8(decl)) : std::nullopt});
     }
+    layout = LayoutOf(result.columns);
+    described = true;
   };
 
+  std::string& out = result.rows_json;
+  out.push_back('[');
+  uint64_t nrows = 0;
   size_t bytes = 2;
   conn.StartTimer(give_up_at);
   Status failed;
@@ -109,23 +148,26 @@ Result<QueryResult> RunQuery(Connection& conn, std::string_view sql, const Json&
       failed = row.status();
       break;
     }
-    if (ncols < 0) describe();
+    if (!described) describe();
     if (!*row) break;
-    if (result.rows.size() >= options.max_rows) {
+    if (nrows >= options.max_rows) {
       failed = TooLarge("the query returned more than " + std::to_string(options.max_rows) + " rows (max_rows)");
       break;
     }
-    Json obj = Json::object();
-    for (int i = 0; i < ncols; ++i) {
-      bytes += names[static_cast<size_t>(i)].size() + 4;
-      obj[names[static_cast<size_t>(i)]] = ColumnJson(s, i, &bytes);
+    if (nrows++ > 0) out.push_back(',');
+    out.push_back('{');
+    for (size_t k = 0; k < layout.columns.size(); ++k) {
+      if (k > 0) out.push_back(',');
+      bytes += layout.name_sizes[k] + 4;
+      out.append(layout.key_prefixes[k]);
+      AppendColumnJson(s, layout.columns[k], &bytes, &out);
     }
+    out.push_back('}');
     if (bytes > options.max_result_bytes) {
       failed = TooLarge("the query result is larger than " + std::to_string(options.max_result_bytes) +
                         " bytes (max_result_bytes)");
       break;
     }
-    result.rows.push_back(std::move(obj));
     // Many quick steps are not seen by the progress handler: look here too.
     if (give_up_at && std::chrono::steady_clock::now() >= *give_up_at) {
       failed = Status(Code::kRequestTimeout, "gave up");
@@ -136,7 +178,31 @@ Result<QueryResult> RunQuery(Connection& conn, std::string_view sql, const Json&
   if (gave_up && conn.gave_up()) *gave_up = true;
   conn.StopTimer();
   if (!failed.ok()) return failed;
+  out.push_back(']');
   return result;
+}
+
+// The API's answer: {"columns":[...],"rows":[...]} (keys sorted, as a
+// dumped Json object writes them).
+std::string ResponseBody(const RenderedRows& r) {
+  std::string columns = ColumnsJson(r.columns).dump(-1, ' ', false, Json::error_handler_t::replace);
+  std::string body;
+  body.reserve(columns.size() + r.rows_json.size() + 24);
+  body.append("{\"columns\":").append(columns).append(",\"rows\":").append(r.rows_json).push_back('}');
+  return body;
+}
+
+Result<QueryResult> ToQueryResult(Result<RenderedRows> r) {
+  if (!r.ok()) return r.status();
+  QueryResult out;
+  out.columns = std::move(r->columns);
+  out.rows = Json::parse(r->rows_json);
+  return out;
+}
+
+Result<std::string> ToBody(Result<RenderedRows> r) {
+  if (!r.ok()) return r.status();
+  return ResponseBody(*r);
 }
 
 }  // namespace
@@ -191,7 +257,7 @@ Result<std::unique_ptr<SqlDatabase>> SqlDatabase::Open(SqlOptions options) {
   return db;
 }
 
-Result<QueryResult> SqlDatabase::Query(std::string_view sql, const Json& params) {
+Result<RenderedRows> SqlDatabase::Run(std::string_view sql, const Json& params) {
   if (readers_) {
     ReadPool::Lease lease = readers_->Acquire();
     return RunQuery(*lease, sql, params, options_);
@@ -200,8 +266,8 @@ Result<QueryResult> SqlDatabase::Query(std::string_view sql, const Json& params)
   return RunQuery(*writer_, sql, params, options_);
 }
 
-std::optional<Result<QueryResult>> SqlDatabase::TryQuery(std::string_view sql, const Json& params,
-                                                         std::chrono::microseconds budget) {
+std::optional<Result<RenderedRows>> SqlDatabase::TryRun(std::string_view sql, const Json& params,
+                                                        std::chrono::microseconds budget) {
   if (!readers_) return std::nullopt;
   std::unique_ptr<ReadPool::Lease> lease = readers_->TryAcquire();
   if (!lease) return std::nullopt;
@@ -209,6 +275,28 @@ std::optional<Result<QueryResult>> SqlDatabase::TryQuery(std::string_view sql, c
   auto result = RunQuery(**lease, sql, params, options_, std::chrono::steady_clock::now() + budget, &gave_up);
   if (gave_up) return std::nullopt;
   return result;
+}
+
+Result<QueryResult> SqlDatabase::Query(std::string_view sql, const Json& params) {
+  return ToQueryResult(Run(sql, params));
+}
+
+Result<std::string> SqlDatabase::QueryJson(std::string_view sql, const Json& params) {
+  return ToBody(Run(sql, params));
+}
+
+std::optional<Result<QueryResult>> SqlDatabase::TryQuery(std::string_view sql, const Json& params,
+                                                         std::chrono::microseconds budget) {
+  auto r = TryRun(sql, params, budget);
+  if (!r) return std::nullopt;
+  return ToQueryResult(std::move(*r));
+}
+
+std::optional<Result<std::string>> SqlDatabase::TryQueryJson(std::string_view sql, const Json& params,
+                                                             std::chrono::microseconds budget) {
+  auto r = TryRun(sql, params, budget);
+  if (!r) return std::nullopt;
+  return ToBody(std::move(*r));
 }
 
 Result<ExecResult> SqlDatabase::ExecLocked(std::string_view sql, const Json& params, std::vector<std::string>* tables,

@@ -61,6 +61,7 @@ namespace kissvdb::sql {
 
 class Connection;
 class ReadPool;
+struct RenderedRows;
 
 struct SqlOptions {
   std::string path;                    // the database file; created if missing
@@ -72,6 +73,7 @@ struct SqlOptions {
   uint32_t max_transaction_statements = 256;
   uint32_t read_connections = 4;       // 0 = queries share the write connection
   uint32_t statement_cache_size = 64;  // prepared statements kept per connection
+  uint64_t mmap_bytes = 1ull << 30;    // PRAGMA mmap_size of every connection; 0 = pread only
   int64_t max_value_bytes = 64ll << 20;  // SQLITE_LIMIT_LENGTH: largest string/blob
   // Tables whose names start with this are the server's own (e.g. API keys):
   // SQL clients cannot read, write or create them. Empty = none.
@@ -126,6 +128,14 @@ class SqlDatabase {
   // Runs one read-only statement and returns its rows.
   Result<QueryResult> Query(std::string_view sql, const Json& params);
 
+  // Query, answered as the text of the API's response body,
+  // {"columns":[{"decltype","name"}],"rows":[{column: value}]}: written
+  // straight from the statement, with no Json tree (the point-SELECT hot
+  // path), and byte for byte what dumping the same Json would write
+  // (keys sorted, a repeated column name once with its last value, invalid
+  // UTF-8 replaced).
+  Result<std::string> QueryJson(std::string_view sql, const Json& params);
+
   // Query, if it can be done at once and quickly: nullopt (nothing done)
   // when no read connection is free or the query needs more than `budget`
   // (it is interrupted then). For callers that must not block, such as an
@@ -133,6 +143,8 @@ class SqlDatabase {
   // again with Query on a thread that may wait.
   std::optional<Result<QueryResult>> TryQuery(std::string_view sql, const Json& params,
                                               std::chrono::microseconds budget);
+  std::optional<Result<std::string>> TryQueryJson(std::string_view sql, const Json& params,
+                                                  std::chrono::microseconds budget);
 
   // Runs one statement that may write. A read-only statement that returns
   // rows (SELECT) is refused: use Query. Rows from RETURNING are discarded.
@@ -164,6 +176,11 @@ class SqlDatabase {
   // *tables. REQUIRES: write_mu_ held.
   Result<ExecResult> ExecLocked(std::string_view sql, const Json& params, std::vector<std::string>* tables,
                                 bool* changed);
+  // One read-only statement on a read connection (or the writer's, when
+  // there are none); TryRun: nullopt when none is free or `budget` ran out.
+  Result<RenderedRows> Run(std::string_view sql, const Json& params);
+  std::optional<Result<RenderedRows>> TryRun(std::string_view sql, const Json& params,
+                                             std::chrono::microseconds budget);
   void NotifyChange(const std::vector<std::string>& tables, int64_t rows, const char* statement);
 
   // Group commit (sql_group_commit.cc).

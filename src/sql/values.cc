@@ -4,6 +4,7 @@
 #include <limits>
 #include <set>
 
+#include "util/json_writer.h"
 #include "util/utf8.h"
 
 namespace kissvdb::sql {
@@ -121,6 +122,36 @@ Json ColumnJson(sqlite3_stmt* stmt, int i, size_t* bytes) {
     default:
       *bytes += 4;
       return Json(nullptr);
+  }
+}
+
+void AppendColumnJson(sqlite3_stmt* stmt, int i, size_t* bytes, std::string* out) {
+  switch (sqlite3_column_type(stmt, i)) {
+    case SQLITE_INTEGER:
+      *bytes += 20;
+      out->append(std::to_string(static_cast<int64_t>(sqlite3_column_int64(stmt, i))));
+      return;
+    case SQLITE_FLOAT:
+      *bytes += 24;
+      AppendJsonNumber(sqlite3_column_double(stmt, i), out);
+      return;
+    case SQLITE_TEXT: {
+      const char* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt, i));
+      std::string_view s(p ? p : "", static_cast<size_t>(sqlite3_column_bytes(stmt, i)));
+      *bytes += s.size() + 2;
+      if (utf8::IsValid(s)) return AppendJsonString(s, out);
+      return AppendJsonString(ToValidUtf8(s), out);
+    }
+    case SQLITE_BLOB: {
+      const char* p = static_cast<const char*>(sqlite3_column_blob(stmt, i));
+      std::string_view s(p ? p : "", static_cast<size_t>(sqlite3_column_bytes(stmt, i)));
+      std::string encoded = Base64NoPad(s);
+      *bytes += encoded.size() + 2;
+      return AppendJsonString(encoded, out);
+    }
+    default:
+      *bytes += 4;
+      out->append("null");
   }
 }
 

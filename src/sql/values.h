@@ -35,6 +35,11 @@ Status BindParams(sqlite3_stmt* stmt, const Json& params);
 // serialized size to *bytes.
 Json ColumnJson(sqlite3_stmt* stmt, int i, size_t* bytes);
 
+// The same value appended to *out as JSON text, byte for byte what
+// ColumnJson(...).dump(-1, ' ', false, replace) writes, with the same
+// estimate added to *bytes (no Json tree: the query hot path).
+void AppendColumnJson(sqlite3_stmt* stmt, int i, size_t* bytes, std::string* out);
+
 // Standard base64 (RFC 4648 alphabet) without '=' padding.
 std::string Base64NoPad(std::string_view data);
 

@@ -77,8 +77,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     for (int row = 0; row < 8 && sqlite3_step(stmt) == SQLITE_ROW; ++row) {
       Json out = Json::array();
       size_t bytes = 0;
-      for (int i = 0; i < sqlite3_column_count(stmt); ++i) out.push_back(sql::ColumnJson(stmt, i, &bytes));
+      std::string text = "[";
+      size_t text_bytes = 0;
+      for (int i = 0; i < sqlite3_column_count(stmt); ++i) {
+        out.push_back(sql::ColumnJson(stmt, i, &bytes));
+        if (i > 0) text.push_back(',');
+        sql::AppendColumnJson(stmt, i, &text_bytes, &text);
+      }
+      text.push_back(']');
       (void)out.dump();  // throws (and so aborts) on invalid UTF-8
+      // The query hot path writes values as text: the same bytes as the tree.
+      Check(text == out.dump(-1, ' ', false, Json::error_handler_t::replace), "AppendColumnJson differs from dump");
+      Check(text_bytes == bytes, "AppendColumnJson estimates another size");
     }
   }
   sqlite3_finalize(stmt);
