@@ -97,7 +97,8 @@ def rss_bytes(pid):
 
 def cpu_seconds(pid):
     """User + system CPU of a process and its child processes (nginx's
-    worker), in seconds."""
+    worker), live or already reaped (PostgreSQL's backends, which exit with
+    their client), in seconds."""
     tick = os.sysconf("SC_CLK_TCK")
     total = 0
     pids = [pid]
@@ -112,6 +113,8 @@ def cpu_seconds(pid):
             with open(f"/proc/{p}/stat") as f:
                 fields = f.read().rsplit(")", 1)[1].split()
             total += int(fields[11]) + int(fields[12])  # utime, stime
+            if p == pid:
+                total += int(fields[13]) + int(fields[14])  # cutime, cstime: children it waited for
         except (OSError, IndexError, ValueError):
             pass
     return total / tick

@@ -11,8 +11,9 @@ import json
 import os
 import re
 import subprocess
+import time
 
-from . import loadgen
+from . import loadgen, procs
 from .ctx import VALUE_100
 from .report import Row
 from .rows_kv import _measure
@@ -63,6 +64,22 @@ def sql_rows(ctx):
     return [row, ceiling] + sql_postgres(ctx, kiss)
 
 
+def _backends(postmaster):
+    """The pids of the postmaster's children serving pgbench's clients (the
+    background workers stay; these leave with their clients)."""
+    out = []
+    try:
+        for task in os.listdir(f"/proc/{postmaster}/task"):
+            with open(f"/proc/{postmaster}/task/{task}/children") as f:
+                for pid in f.read().split():
+                    with open(f"/proc/{pid}/cmdline", "rb") as c:
+                        if b"postgres postgres 127.0.0.1" in c.read().replace(b"\0", b" "):
+                            out.append(pid)
+    except OSError:
+        pass
+    return out
+
+
 def _pgbench(ctx, pg, script_name, sql_lines):
     """A side that runs pgbench -M prepared -c 64 -j 2 for the row's seconds."""
     script = os.path.join(ctx.tmp, script_name)
@@ -72,6 +89,7 @@ def _pgbench(ctx, pg, script_name, sql_lines):
 
     def run():
         secs = max(3, round(ctx.p["seconds"]))  # 64 backends take a moment to start
+        c0 = procs.cpu_seconds(pg.proc.pid)
         argv = pg.client("pgbench", "-n", "-M", "prepared", "-f", script, "-c", "64", "-j", "2", "-T", str(secs),
                          "postgres")
         out = subprocess.run(argv, capture_output=True, text=True, timeout=secs * 10 + 300)
@@ -82,7 +100,13 @@ def _pgbench(ctx, pg, script_name, sql_lines):
                                     f"{out.stdout[-300:]}")
         lat = re.search(r"latency average = ([0-9.]+) ms", out.stdout)
         avg = float(lat.group(1)) * 1000 if lat else 0
-        return {"rate": float(tps.group(1)), "p50_us": avg, "p99_us": 0, "requests": int(float(tps.group(1)) * secs)}
+        done = re.search(r"number of transactions actually processed: (\d+)", out.stdout)
+        n = int(done.group(1)) if done else int(float(tps.group(1)) * secs)
+        deadline = time.monotonic() + 5  # the backends exit: their CPU lands in the postmaster's
+        while _backends(pg.proc.pid) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return {"rate": float(tps.group(1)), "p50_us": avg, "p99_us": 0, "requests": n,
+                "cpu_us": (procs.cpu_seconds(pg.proc.pid) - c0) * 1e6 / max(1, n)}
     return run
 
 
