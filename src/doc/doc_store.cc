@@ -2,6 +2,7 @@
 
 #include "doc/db_cursor.h"
 #include "doc/index_codec.h"
+#include "util/json_writer.h"
 
 namespace kissvdb::doc {
 
@@ -194,7 +195,7 @@ Status DocStore::ApplyPut(kv::Txn& txn, std::string_view collection, std::string
   KISSVDB_RETURN_IF_ERROR(UpdateIndex(txn, collection, old_entries, new_entries));
   std::string record;
   kv::PutU64LE(&record, revision);
-  record.append(doc.dump());
+  AppendJson(doc, &record);
   return txn.Put(docs_, DocKey(collection, id), record);
 }
 

@@ -2,6 +2,7 @@
 
 #include "engine/text_ops.h"
 #include "util/utf8.h"
+#include "util/json_writer.h"
 
 namespace kissvdb::doc_ops {
 
@@ -61,7 +62,7 @@ Status ValidateDocId(const std::string& collection, const std::string& id, const
 Status ValidatePut(const DocPut& put, const Limits& limits, std::string* doc_json) {
   KISSVDB_RETURN_IF_ERROR(ValidateDocId(put.collection, put.id, limits));
   if (!put.doc.is_object()) return Status::InvalidArgument("the document must be a JSON object");
-  *doc_json = put.doc.dump();
+  *doc_json = DumpJson(put.doc);
   if (doc_json->size() > limits.max_json_bytes) return TooLarge(doc_json->size(), limits.max_json_bytes);
   return Status::OK();
 }
@@ -96,7 +97,7 @@ Status Patch(WriteContext& ctx, const DocPatch& patch, const Limits& limits, Doc
     return Status::NotFound("document not found (PATCH with upsert=true or if_revision 0 creates it)");
   }
   doc.merge_patch(patch.patch);
-  std::string doc_json = doc.dump();
+  std::string doc_json = DumpJson(doc);
   if (doc_json.size() > limits.max_json_bytes) return TooLarge(doc_json.size(), limits.max_json_bytes);
   KISSVDB_RETURN_IF_ERROR(text_ops::CheckText(ctx, text::Target::kDoc, patch.collection, doc, limits));
   result->id = patch.id;

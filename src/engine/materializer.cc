@@ -2,6 +2,7 @@
 
 #include "engine/vector_events.h"
 #include "util/digest.h"
+#include "util/json_writer.h"
 
 #include <cstdio>
 #include <string_view>
@@ -80,7 +81,7 @@ Status Materializer::ApplyDocHistory(kv::Txn& txn, const Event& event) {
     return doc_history_->ApplyDelete(txn, key, event.offset, event.ts_ms, kv::DeleteReason::kExplicit);
   }
   return doc_history_->ApplyPut(txn, key, event.offset, event.ts_ms, d.at("revision").get<uint64_t>(), 0,
-                                d.at("doc").dump());
+                                DumpJson(d.at("doc")));
 }
 
 Status Materializer::SeedHistory(kv::Txn& txn, uint64_t offset, uint64_t ts_ms, bool keys, bool docs) {
@@ -134,7 +135,7 @@ Status Materializer::ApplyToTxn(kv::Txn& txn, const Event& event) {
                              : 0;
       const std::string& key = d.at("key").get_ref<const std::string&>();
       const uint64_t revision = d.at("revision").get<uint64_t>();
-      const std::string value = d.at("value").dump();
+      const std::string value = DumpJson(d.at("value"));
       if (history_) {
         KISSVDB_RETURN_IF_ERROR(state_history_->ApplyPut(txn, key, event.offset, event.ts_ms, revision, expires, value));
       }

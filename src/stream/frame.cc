@@ -1,6 +1,7 @@
 #include "stream/frame.h"
 
 #include "util/event_json.h"
+#include "util/json_writer.h"
 
 namespace kissvdb::stream {
 
@@ -8,7 +9,7 @@ namespace {
 
 // One line of JSON; invalid UTF-8 (which validation should never let into
 // the log) is replaced rather than thrown on.
-std::string Dump(const Json& value) { return value.dump(-1, ' ', false, Json::error_handler_t::replace); }
+std::string Dump(const Json& value) { return DumpJson(value); }
 
 std::optional<std::string> StringField(const Json& data, const char* name) {
   if (!data.is_object()) return std::nullopt;

@@ -6,7 +6,7 @@ namespace kissvdb {
 
 void AppendEventData(const Event& event, std::string* out) {
   const size_t start = out->size();
-  out->append(event.data.dump(-1, ' ', false, Json::error_handler_t::replace));
+  AppendJson(event.data, out);
   if (event.floats.empty() || !event.data.is_object()) return;
   out->pop_back();  // the object's '}'
   if (out->size() - start > 1) out->push_back(',');

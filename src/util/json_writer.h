@@ -7,10 +7,18 @@
 #include <string>
 #include <string_view>
 
+#include <nlohmann/json_fwd.hpp>
+
 namespace kissvdb {
 
 // A JSON string literal, quotes included. Invalid UTF-8 becomes U+FFFD.
 void AppendJsonString(std::string_view s, std::string* out);
+
+// A whole value, byte for byte what v.dump(-1, ' ', false, replace) writes,
+// about twice as fast (strings are scanned once and copied in runs, numbers
+// are written without a stream): for stored values and API answers.
+void AppendJson(const nlohmann::json& v, std::string* out);
+std::string DumpJson(const nlohmann::json& v);
 
 // A JSON number in nlohmann's format (shortest round-trip digits, "1.0"
 // for integral values); null for NaN and infinities.
