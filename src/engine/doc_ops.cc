@@ -1,8 +1,8 @@
 #include "engine/doc_ops.h"
 
 #include "engine/text_ops.h"
-#include "util/utf8.h"
 #include "util/json_writer.h"
+#include "util/utf8.h"
 
 namespace kissvdb::doc_ops {
 

@@ -11,13 +11,11 @@
 
 #include "sql/connection.h"
 #include "sql/values.h"
-#include "util/json_writer.h"
 #include "util/file_util.h"
+#include "util/json_writer.h"
 
 namespace kissvdb::sql {
 
-// The read-only connections. Acquire() blocks until one is free, so at most
-// `read_connections` queries run at once; the rest queue here.
 // A query's answer as written by RunQuery: the columns, and the rows as the
 // text of a JSON array of objects.
 struct RenderedRows {
@@ -25,6 +23,8 @@ struct RenderedRows {
   std::string rows_json;
 };
 
+// The read-only connections. Acquire() blocks until one is free, so at most
+// `read_connections` queries run at once; the rest queue here.
 class ReadPool {
  public:
   explicit ReadPool(std::vector<std::unique_ptr<Connection>> conns) : free_(std::move(conns)) {}
@@ -185,7 +185,7 @@ Result<RenderedRows> RunQuery(Connection& conn, std::string_view sql, const Json
 // The API's answer: {"columns":[...],"rows":[...]} (keys sorted, as a
 // dumped Json object writes them).
 std::string ResponseBody(const RenderedRows& r) {
-  std::string columns = ColumnsJson(r.columns).dump(-1, ' ', false, Json::error_handler_t::replace);
+  std::string columns = DumpJson(ColumnsJson(r.columns));
   std::string body;
   body.reserve(columns.size() + r.rows_json.size() + 24);
   body.append("{\"columns\":").append(columns).append(",\"rows\":").append(r.rows_json).push_back('}');
