@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <condition_variable>
 #include <cstdio>
 #include <filesystem>
 #include <set>
@@ -10,6 +9,7 @@
 #include <spdlog/spdlog.h>
 
 #include "sql/connection.h"
+#include "sql/read_pool.h"
 #include "sql/values.h"
 #include "util/file_util.h"
 #include "util/json_writer.h"
@@ -21,56 +21,6 @@ namespace kissvdb::sql {
 struct RenderedRows {
   std::vector<SqlColumn> columns;
   std::string rows_json;
-};
-
-// The read-only connections. Acquire() blocks until one is free, so at most
-// `read_connections` queries run at once; the rest queue here.
-class ReadPool {
- public:
-  explicit ReadPool(std::vector<std::unique_ptr<Connection>> conns) : free_(std::move(conns)) {}
-
-  class Lease {
-   public:
-    Lease(ReadPool* pool, std::unique_ptr<Connection> conn) : pool_(pool), conn_(std::move(conn)) {}
-    Lease(const Lease&) = delete;
-    Lease& operator=(const Lease&) = delete;
-    ~Lease() { pool_->Release(std::move(conn_)); }
-    Connection& operator*() const { return *conn_; }
-
-   private:
-    ReadPool* pool_;
-    std::unique_ptr<Connection> conn_;
-  };
-
-  // A free connection now, or null: never waits.
-  std::unique_ptr<Lease> TryAcquire() {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (free_.empty()) return nullptr;
-    std::unique_ptr<Connection> conn = std::move(free_.back());
-    free_.pop_back();
-    return std::make_unique<Lease>(this, std::move(conn));
-  }
-
-  Lease Acquire() {
-    std::unique_lock<std::mutex> lock(mu_);
-    cv_.wait(lock, [this] { return !free_.empty(); });
-    std::unique_ptr<Connection> conn = std::move(free_.back());
-    free_.pop_back();
-    return Lease(this, std::move(conn));
-  }
-
- private:
-  void Release(std::unique_ptr<Connection> conn) {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      free_.push_back(std::move(conn));
-    }
-    cv_.notify_one();
-  }
-
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::vector<std::unique_ptr<Connection>> free_;
 };
 
 namespace {
@@ -347,7 +297,7 @@ Result<std::vector<ExecResult>> SqlDatabase::Transaction(const std::vector<SqlSt
     return Status::InvalidArgument("statements must hold 1.." + std::to_string(options_.max_transaction_statements) +
                                    " items");
   }
-  std::lock_guard<std::mutex> lock(write_mu_);
+  WriteSection section(this);
   KISSVDB_RETURN_IF_ERROR(writer_->Control("BEGIN IMMEDIATE"));
   std::vector<ExecResult> results;
   std::vector<std::string> tables;
@@ -374,6 +324,14 @@ Result<std::vector<ExecResult>> SqlDatabase::Transaction(const std::vector<SqlSt
   }
   if (changed_any) NotifyChange(tables, rows, "transaction");
   return results;
+}
+
+SqlDatabase::WriteSection::WriteSection(SqlDatabase* db) : db_(db), lock_(db->write_mu_) {
+  if (db_->readers_) db_->readers_->WriteBegins();
+}
+
+SqlDatabase::WriteSection::~WriteSection() {
+  if (db_->readers_) db_->readers_->WriteEnded();
 }
 
 void SqlDatabase::NotifyChange(const std::vector<std::string>& tables, int64_t rows, const char* statement) {

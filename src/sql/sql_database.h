@@ -182,6 +182,20 @@ class SqlDatabase {
   std::optional<Result<RenderedRows>> TryRun(std::string_view sql, const Json& params,
                                              std::chrono::microseconds budget);
   void NotifyChange(const std::vector<std::string>& tables, int64_t rows, const char* statement);
+  // write_mu_ held for one write on writer_, with the readers told before
+  // and after it, so they drop the snapshots they keep (read_pool.h). The
+  // write is acknowledged only after the section ends.
+  class WriteSection {
+   public:
+    explicit WriteSection(SqlDatabase* db);
+    ~WriteSection();
+    WriteSection(const WriteSection&) = delete;
+    WriteSection& operator=(const WriteSection&) = delete;
+
+   private:
+    SqlDatabase* db_;
+    std::lock_guard<std::mutex> lock_;
+  };
 
   // Group commit (sql_group_commit.cc).
   struct Pending {

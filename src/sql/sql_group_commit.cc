@@ -100,7 +100,7 @@ void SqlDatabase::CommitGroup(std::vector<Pending>& group) {
   };
   std::vector<Outcome> out(group.size());
   {
-    std::lock_guard<std::mutex> lock(write_mu_);
+    WriteSection section(this);  // ends before any answer: queries sent after one see the group
     if (group.size() == 1) {
       Outcome& o = out[0];
       o.result = ExecLocked(group[0].statement.sql, group[0].statement.params, &o.tables, &o.changed);
