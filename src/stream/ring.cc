@@ -5,9 +5,12 @@
 namespace kissvdb::stream {
 
 namespace {
+// What a frame holds in memory: its strings' allocations, not their
+// lengths (a rendered frame's buffer grew by doubling, so up to twice its
+// length until Append shrinks it).
 uint64_t CostOf(const Frame& f) {
-  return f.sse.size() + f.fields.type.size() + (f.fields.key ? f.fields.key->size() : 0) +
-         (f.fields.collection ? f.fields.collection->size() : 0) + sizeof(Frame);
+  return f.sse.capacity() + f.fields.type.capacity() + (f.fields.key ? f.fields.key->capacity() : 0) +
+         (f.fields.collection ? f.fields.collection->capacity() : 0) + sizeof(Frame);
 }
 }  // namespace
 
@@ -20,6 +23,7 @@ void Ring::Append(Frame frame) {
     bytes_ = 0;
     first_ = frame.offset;
   }
+  frame.sse.shrink_to_fit();  // kept for up to max_events frames: hold its length, not its growth
   bytes_ += CostOf(frame);
   frames_.push_back(std::move(frame));
   while (frames_.size() > 1 && (frames_.size() > max_events_ || bytes_ > max_bytes_)) {
