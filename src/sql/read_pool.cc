@@ -64,18 +64,18 @@ ReadPool::Lease ReadPool::Acquire() {
   return Lease(this, std::move(reader));
 }
 
+bool ReadPool::Overtaken(const Reader& reader) const {
+  return reader.generation % 2 != 0 || reader.generation != generation_.load(std::memory_order_acquire);
+}
+
 bool ReadPool::Stale(const Reader& reader) const {
-  return reader.generation % 2 != 0 || reader.generation != generation_.load(std::memory_order_acquire) ||
-         std::chrono::steady_clock::now() - reader.began >= kMaxSnapshotAge;
+  return Overtaken(reader) || std::chrono::steady_clock::now() - reader.began >= kMaxSnapshotAge;
 }
 
 void ReadPool::Prepare(Reader& reader) {
   Connection& conn = *reader.conn;
   if (conn.in_transaction()) {
-    if (!Stale(reader)) {
-      reused_.fetch_add(1, std::memory_order_relaxed);
-      return;
-    }
+    if (!Stale(reader)) return;
     EndTransaction(conn);
   }
   // The generation is read before the transaction begins, and the snapshot
@@ -83,7 +83,6 @@ void ReadPool::Prepare(Reader& reader) {
   // moved the generation up to this value.
   reader.generation = generation_.load(std::memory_order_acquire);
   reader.began = std::chrono::steady_clock::now();
-  started_.fetch_add(1, std::memory_order_relaxed);
   if (Status st = conn.Control("BEGIN"); !st.ok()) {
     // Then the query runs in autocommit, as it would without the pool's
     // transactions: correct, only slower.
@@ -95,8 +94,9 @@ void ReadPool::Release(std::unique_ptr<Reader> reader) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     // Under the lock, so that WriteEnded() either sees this reader in free_ or
-    // has already moved the generation on, which this check then sees.
-    if (reader->conn->in_transaction() && Stale(*reader)) EndTransaction(*reader->conn);
+    // has already moved the generation on, which this check then sees (the
+    // age bound waits for the next Prepare: no clock read per query here).
+    if (reader->conn->in_transaction() && Overtaken(*reader)) EndTransaction(*reader->conn);
     free_.push_back(std::move(reader));
   }
   cv_.notify_one();

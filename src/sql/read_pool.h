@@ -77,19 +77,16 @@ class ReadPool {
   void WriteBegins();
   void WriteEnded();
 
-  // Readers that reused their snapshot / started a new one (for tests).
-  uint64_t reused() const { return reused_.load(std::memory_order_relaxed); }
-  uint64_t started() const { return started_.load(std::memory_order_relaxed); }
-
  private:
   // Ends a stale transaction and begins the next (outside the lock).
   void Prepare(Reader& reader);
   void Release(std::unique_ptr<Reader> reader);
+  // Whether a write began since the reader's transaction did (or was under
+  // way then). Stale() adds the age bound.
+  bool Overtaken(const Reader& reader) const;
   bool Stale(const Reader& reader) const;  // REQUIRES: in a transaction
 
   std::atomic<uint64_t> generation_{0};
-  std::atomic<uint64_t> reused_{0};
-  std::atomic<uint64_t> started_{0};
   std::mutex mu_;
   std::condition_variable cv_;
   std::vector<std::unique_ptr<Reader>> free_;  // guarded by mu_
