@@ -4,6 +4,7 @@
 #include <condition_variable>
 #include <deque>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 
@@ -71,6 +72,12 @@ struct Broadcaster::Shared {
   std::deque<std::vector<Event>> batches;
   size_t batch_events = 0;
   size_t max_batch_events = 0;
+  // Nobody listening (options.ring_linger): batches published then are not
+  // kept, and the ring is emptied up to `skip_to`. `last_listened` is when a
+  // subscriber was last seen (by Publish or a dispatcher pass or tick).
+  std::chrono::milliseconds ring_linger{0};
+  std::optional<SteadyClock::time_point> last_listened;
+  uint64_t skip_to = 0;
 
   // Hand-off queues between the threads (and from Subscribe).
   std::vector<std::shared_ptr<Subscriber>> to_live;
@@ -85,9 +92,30 @@ struct Broadcaster::Shared {
   std::atomic<uint64_t> slow_disconnects{0};
   std::atomic<uint64_t> compacted{0};
   std::atomic<uint64_t> dropped_batches{0};
+  std::atomic<uint64_t> skipped_batches{0};
+
+  // REQUIRES: mu held. Notes a subscriber if there is one; true if one was
+  // seen within ring_linger.
+  bool Listening(SteadyClock::time_point now) {
+    if (subscribers.empty()) return last_listened && now - *last_listened < ring_linger;
+    last_listened = now;
+    return true;
+  }
 
   void Publish(const std::vector<Event>& events) {
     if (events.empty()) return;
+    const auto now = SteadyClock::now();
+    {
+      std::lock_guard lk(mu);
+      if (stopped) return;
+      if (!Listening(now)) {
+        // Kept by nobody: the dispatcher empties the ring past it on its next
+        // wake (a tick at most), and a later subscriber reads it from the log.
+        skip_to = events.back().offset + 1;
+        skipped_batches.fetch_add(1, std::memory_order_relaxed);
+        return;
+      }
+    }
     std::vector<Event> copy = events;  // outside the lock
     {
       std::lock_guard lk(mu);
@@ -150,6 +178,7 @@ BroadcasterOptions BroadcasterOptions::FromConfig(const Config& config) {
 Broadcaster::Broadcaster(const EventSource& source, BroadcasterOptions options)
     : source_(source), options_(std::move(options)), shared_(std::make_shared<Shared>()) {
   shared_->max_batch_events = std::max<size_t>(options_.ring_events, 1);
+  shared_->ring_linger = options_.ring_linger;
   const uint64_t next = source_.last_offset() + 1;
   shared_->ring_first = next;
   shared_->ring_next = next;
@@ -254,6 +283,7 @@ BroadcasterStats Broadcaster::Stats() const {
   st.slow_disconnects = shared_->slow_disconnects.load();
   st.compacted = shared_->compacted.load();
   st.dropped_batches = shared_->dropped_batches.load();
+  st.skipped_batches = shared_->skipped_batches.load();
   return st;
 }
 
@@ -269,6 +299,7 @@ void Broadcaster::DispatchLoop() {
   std::unordered_map<std::string, uint32_t> group_sizes;
   SteadyClock::time_point last_pass{};
   bool backlog = false;
+  uint64_t skip_to = 0;
 
   auto count_sent = [&](uint32_t n) {
     s.events_sent.fetch_add(n, std::memory_order_relaxed);
@@ -391,6 +422,8 @@ void Broadcaster::DispatchLoop() {
       s.batch_events = 0;
       for (auto& sub : s.to_live) live_.push_back(std::move(sub));
       s.to_live.clear();
+      s.Listening(SteadyClock::now());
+      skip_to = s.skip_to;
     }
     const auto now = SteadyClock::now();
     last_pass = now;
@@ -398,6 +431,9 @@ void Broadcaster::DispatchLoop() {
       for (const Event& ev : batch) ring.Append(MakeFrame(ev));
     }
     batches.clear();
+    // Batches that nobody kept: whatever the ring holds is older (batches
+    // kept after them restarted the ring past them already).
+    if (skip_to > ring.next()) ring.Clear(skip_to);
     s.ring_first.store(ring.first());
     s.ring_next.store(ring.next());
 

@@ -32,6 +32,13 @@
 // the log. Memory is therefore bounded by the ring, the inbox and
 // subscribers x budget.
 //
+// Nobody listening: when no subscriber has been connected for ring_linger,
+// Publish keeps nothing (no copy, no rendering) and the ring is emptied past
+// the skipped batches, so an ingest or a write load that nobody watches pays
+// neither the memory nor the CPU of the ring. A subscriber that arrives then
+// finds its cursor older than the ring and catches up from the log, as one
+// whose position the ring evicted does.
+//
 // A `since` older than the log's retention gets a final `compacted` frame
 // naming the oldest available offset. Quiet filtered feeds get `checkpoint`
 // frames, idle connections keepalive comments. Wire format: frame.h.
@@ -60,6 +67,12 @@ struct BroadcasterOptions {
   std::chrono::milliseconds checkpoint{5000};            // default; per subscriber; 0 = off
   size_t ring_events = 65536;
   uint64_t ring_bytes = 64ull << 20;
+  // The ring keeps events only while someone listens: once nobody has been
+  // subscribed for this long, committed batches are neither copied nor
+  // rendered, and the ring is emptied. A later subscriber catches up from the
+  // log. (An ingest nobody watches then costs no ring memory and no
+  // rendering; a client that reconnects within it resumes from memory.)
+  std::chrono::milliseconds ring_linger{10000};
   std::chrono::milliseconds min_pass_interval{2};
   // When most chunks of the previous pass are still unwritten (the io
   // threads are behind), the next pass waits for them, up to this long, so
@@ -85,6 +98,7 @@ struct BroadcasterStats {
   uint64_t slow_disconnects = 0;  // gap frames
   uint64_t compacted = 0;         // compacted frames
   uint64_t dropped_batches = 0;   // inbox overflow (served from the log instead)
+  uint64_t skipped_batches = 0;   // published while nobody listened (not kept)
 };
 
 class Broadcaster {

@@ -17,12 +17,14 @@ uint64_t CostOf(const Frame& f) {
 Ring::Ring(size_t max_events, uint64_t max_bytes, uint64_t next)
     : max_events_(std::max<size_t>(max_events, 1)), max_bytes_(max_bytes), first_(next) {}
 
+void Ring::Clear(uint64_t next) {
+  frames_.clear();
+  bytes_ = 0;
+  first_ = next;
+}
+
 void Ring::Append(Frame frame) {
-  if (frame.offset != next()) {
-    frames_.clear();
-    bytes_ = 0;
-    first_ = frame.offset;
-  }
+  if (frame.offset != next()) Clear(frame.offset);
   frame.sse.shrink_to_fit();  // kept for up to max_events frames: hold its length, not its growth
   bytes_ += CostOf(frame);
   frames_.push_back(std::move(frame));

@@ -23,6 +23,9 @@ class Ring {
   Ring(size_t max_events, uint64_t max_bytes, uint64_t next);
 
   void Append(Frame frame);
+  // Empties the ring; the next expected offset becomes `next`. Subscribers
+  // whose cursor is older read the log instead.
+  void Clear(uint64_t next);
 
   uint64_t first() const { return first_; }
   uint64_t next() const { return first_ + frames_.size(); }

@@ -328,6 +328,95 @@ TEST(BroadcasterTest, InboxOverflowFallsBackToTheLog) {
   EXPECT_EQ(sink->ids(), Range(1, 60));
 }
 
+// Nobody listening: batches are not kept (no copy, no frames), the ring is
+// emptied past them, and a later subscriber reads them from the log.
+TEST(BroadcasterTest, NobodyListeningKeepsNothingAndLaterSubscribersReadTheLog) {
+  FakeLog log;
+  BroadcasterOptions o = FastOptions();
+  o.ring_linger = 0ms;
+  Broadcaster b(log, o);
+  b.Start();
+  for (int i = 0; i < 20; ++i) Commit(log, b, 5);
+  EXPECT_EQ(b.Stats().skipped_batches, 20u);
+  const auto deadline = std::chrono::steady_clock::now() + 2s;
+  while (b.Stats().ring_first != 101 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(1ms);
+  }
+  EXPECT_EQ(b.Stats().ring_first, 101u);  // empty, past the skipped batches
+  EXPECT_EQ(b.Stats().ring_next, 101u);
+  auto from_start = std::make_shared<FakeSink>();
+  auto from_middle = std::make_shared<FakeSink>();
+  b.Subscribe(from_start, Since(0));
+  b.Subscribe(from_middle, Since(57));
+  Commit(log, b, 5);  // someone listens now: kept
+  EXPECT_EQ(b.Stats().skipped_batches, 20u);
+  ASSERT_TRUE(from_start->WaitFor(HasIds(105)));
+  ASSERT_TRUE(from_middle->WaitFor(HasIds(105)));
+  EXPECT_EQ(from_start->ids(), Range(1, 105));
+  EXPECT_EQ(from_middle->ids(), Range(58, 105));
+}
+
+// Subscribers come and go while a writer commits: whether a batch was kept
+// or skipped when it was published, each sees its exact sequence.
+TEST(BroadcasterTest, SubscribersComingAndGoingAcrossSkippedBatchesSeeExactSequences) {
+  FakeLog log;
+  BroadcasterOptions o = FastOptions();
+  o.ring_linger = 0ms;
+  Broadcaster b(log, o);
+  b.Start();
+  std::atomic<bool> stop{false};
+  std::thread writer([&] {
+    while (!stop) {
+      Commit(log, b, 2);
+      std::this_thread::sleep_for(100us);
+    }
+  });
+  for (int round = 0; round < 30; ++round) {
+    auto sink = std::make_shared<FakeSink>();
+    const uint64_t since = log.last_offset() - (round % 3 == 0 ? 0 : std::min<uint64_t>(log.last_offset(), 7));
+    b.Subscribe(sink, Since(since));
+    std::this_thread::sleep_for(std::chrono::milliseconds(1 + round % 4));
+    const uint64_t until = std::max(log.last_offset(), since + 1);  // the writer may not have run yet
+    if (!sink->WaitFor(HasIds(until))) {
+      ADD_FAILURE() << "round " << round << ": " << sink->ids().size() << " events after " << since;
+      break;
+    }
+    auto ids = sink->ids();
+    ids.resize(until - since);
+    EXPECT_EQ(ids, Range(since + 1, until)) << "round " << round;
+    sink->Close();  // nobody listens until the next round
+    std::this_thread::sleep_for(std::chrono::milliseconds(round % 3));
+  }
+  stop = true;
+  writer.join();
+  EXPECT_GT(b.Stats().skipped_batches, 0u);
+}
+
+// A subscriber that left moments ago keeps the ring alive for ring_linger,
+// so a reconnect resumes from memory.
+TEST(BroadcasterTest, TheRingLingersAfterTheLastSubscriberLeaves) {
+  FakeLog log;
+  BroadcasterOptions o = FastOptions();
+  o.ring_linger = 10s;
+  Broadcaster b(log, o);
+  b.Start();
+  Commit(log, b, 3);
+  EXPECT_EQ(b.Stats().skipped_batches, 1u);  // nobody ever listened
+  auto sink = std::make_shared<FakeSink>();
+  b.Subscribe(sink, Since(3));
+  Commit(log, b, 3);
+  ASSERT_TRUE(sink->WaitFor(HasIds(6)));
+  sink->Close();
+  Commit(log, b, 3);
+  EXPECT_EQ(b.Stats().skipped_batches, 1u);
+  const auto deadline = std::chrono::steady_clock::now() + 2s;
+  while (b.Stats().ring_next != 10 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(1ms);
+  }
+  EXPECT_EQ(b.Stats().ring_first, 4u);
+  EXPECT_EQ(b.Stats().ring_next, 10u);
+}
+
 TEST(BroadcasterTest, ClientCloseUnsubscribesAndUpdatesTheGauge) {
   Gauge& clients = Metrics::Global().gauge("sse_clients");
   const int64_t before = clients.value();
