@@ -23,6 +23,7 @@
 #include "util/crc32c.h"
 #include "util/file_util.h"
 #include "vector/collection.h"
+#include "vector/graph_load.h"
 
 namespace kissvdb::vector {
 
@@ -360,19 +361,10 @@ Result<std::unique_ptr<Collection>> Collection::Load(const std::string& dir) {
 
   // Graph.
   const std::string index_path = Join(dir, index_file.name);
-  uint64_t size = 0;
-  uint32_t crc = 0;
-  Status s = ChecksumFile(index_path, /*sync=*/false, &size, &crc);
-  if (s.code() == Code::kNotFound) return Corrupt(index_path, "missing");
-  KISSVDB_RETURN_IF_ERROR(s);
-  if (size != index_file.size) return Corrupt(index_path, "size differs from the manifest");
-  if (crc != index_file.crc) return Corrupt(index_path, "checksum mismatch");
-  try {
-    c->index_ = std::make_unique<hnswlib::HierarchicalNSW<float>>(
-        c->space_.get(), index_path, false, std::max<size_t>(slots, kInitialCapacity), /*allow_replace_deleted=*/false);
-  } catch (const std::exception& e) {
-    return Corrupt(index_path, std::string("hnswlib load failed: ") + e.what());
-  }
+  KISSVDB_RETURN_IF_ERROR(LoadGraph(index_path, c->space_.get(),
+                                    GraphFileExpectation{index_file.size, index_file.crc, slots, sp.hnsw.m,
+                                                         std::max<size_t>(slots, kInitialCapacity)},
+                                    &c->index_));
   c->AdviseIndexMemory();
   hnswlib::HierarchicalNSW<float>& index = *c->index_;
   if (index.cur_element_count != slots || index.M_ != sp.hnsw.m ||
