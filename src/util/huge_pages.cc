@@ -11,6 +11,7 @@ namespace kissvdb {
 namespace {
 
 constexpr uintptr_t kHugePage = uintptr_t{2} << 20;
+constexpr uintptr_t kPage = 4096;  // x86-64 base pages (madvise's unit)
 
 #ifndef MADV_COLLAPSE
 constexpr int MADV_COLLAPSE = 25;  // Linux 6.1; older headers lack it
@@ -32,15 +33,26 @@ bool HugePagesAllowed() {
 
 HugePageAdvice AdviseHugePages(void* p, size_t bytes) {
   if (p == nullptr || !HugePagesAllowed()) return HugePageAdvice::kNotMarked;
-  const uintptr_t begin = (reinterpret_cast<uintptr_t>(p) + kHugePage - 1) & ~(kHugePage - 1);
-  const uintptr_t end = (reinterpret_cast<uintptr_t>(p) + bytes) & ~(kHugePage - 1);
+  const uintptr_t first = reinterpret_cast<uintptr_t>(p);
+  const uintptr_t begin = (first + kHugePage - 1) & ~(kHugePage - 1);
+  const uintptr_t end = (first + bytes) & ~(kHugePage - 1);
   if (end <= begin) return HugePageAdvice::kNotMarked;
-  void* const start = reinterpret_cast<void*>(begin);
-  const size_t length = end - begin;
-  if (madvise(start, length, MADV_HUGEPAGE) != 0) return HugePageAdvice::kNotMarked;
+  // Marked: every page the range touches, not only its whole huge pages. A
+  // large malloc block is a mapping of its own that starts a few bytes
+  // before p; marking only its aligned middle would split it into three
+  // mappings with different flags, and mremap cannot move or grow a range
+  // that spans several: realloc would then copy the block instead of
+  // remapping it, with the old and the new copy resident at once (an
+  // hnswlib graph doubling its capacity: +137 MB for a moment at 262,144
+  // slots of 96-d vectors; bench/NOTES.md "Graph growth").
+  const uintptr_t page_begin = first & ~(kPage - 1);
+  const uintptr_t page_end = (first + bytes + kPage - 1) & ~(kPage - 1);
+  if (madvise(reinterpret_cast<void*>(page_begin), page_end - page_begin, MADV_HUGEPAGE) != 0) {
+    return HugePageAdvice::kNotMarked;
+  }
   // Fails with EINVAL on kernels before 6.1 and EAGAIN when memory is short;
   // either way the range stays advised for later faults and khugepaged.
-  if (madvise(start, length, MADV_COLLAPSE) != 0) return HugePageAdvice::kMarked;
+  if (madvise(reinterpret_cast<void*>(begin), end - begin, MADV_COLLAPSE) != 0) return HugePageAdvice::kMarked;
   return HugePageAdvice::kCollapsed;
 }
 

@@ -5,10 +5,11 @@
 namespace kissvdb {
 
 // Asks the kernel to back [p, p + bytes) with transparent huge pages (2 MiB
-// on x86-64): the part of the range aligned to whole huge pages is marked
-// MADV_HUGEPAGE, so that pages touched later come as huge pages, and the
-// pages already there are collapsed now (MADV_COLLAPSE, Linux 6.1+) instead
-// of whenever khugepaged gets to them.
+// on x86-64): the pages of the range (rounded outward to whole 4 KiB pages,
+// so that a malloc block's mapping stays one mapping that realloc can
+// mremap) are marked MADV_HUGEPAGE, so that pages touched later come as
+// huge pages, and the whole huge pages already there are collapsed now
+// (MADV_COLLAPSE, Linux 6.1+) instead of whenever khugepaged gets to them.
 //
 // Why: an HNSW search reads a few hundred vectors scattered over the whole
 // graph. With 4 KiB pages each read is a TLB miss, and the page walk needs
