@@ -47,6 +47,13 @@ auto HasIds(uint64_t last) {
   };
 }
 
+// Polls `done` for up to 2 s (what the dispatcher does happens on its thread).
+template <typename F>
+void Eventually(F done) {
+  const auto deadline = std::chrono::steady_clock::now() + 2s;
+  while (!done() && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(1ms);
+}
+
 TEST(BroadcasterTest, ReplaysTheLogThenTailsWithoutGapOrDuplicate) {
   FakeLog log;
   log.Append(500);  // history older than the broadcaster
@@ -338,10 +345,7 @@ TEST(BroadcasterTest, NobodyListeningKeepsNothingAndLaterSubscribersReadTheLog) 
   b.Start();
   for (int i = 0; i < 20; ++i) Commit(log, b, 5);
   EXPECT_EQ(b.Stats().skipped_batches, 20u);
-  const auto deadline = std::chrono::steady_clock::now() + 2s;
-  while (b.Stats().ring_first != 101 && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(1ms);
-  }
+  Eventually([&] { return b.Stats().ring_first == 101; });
   EXPECT_EQ(b.Stats().ring_first, 101u);  // empty, past the skipped batches
   EXPECT_EQ(b.Stats().ring_next, 101u);
   auto from_start = std::make_shared<FakeSink>();
@@ -409,10 +413,7 @@ TEST(BroadcasterTest, TheRingLingersAfterTheLastSubscriberLeaves) {
   sink->Close();
   Commit(log, b, 3);
   EXPECT_EQ(b.Stats().skipped_batches, 1u);
-  const auto deadline = std::chrono::steady_clock::now() + 2s;
-  while (b.Stats().ring_next != 10 && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(1ms);
-  }
+  Eventually([&] { return b.Stats().ring_next == 10; });
   EXPECT_EQ(b.Stats().ring_first, 4u);
   EXPECT_EQ(b.Stats().ring_next, 10u);
 }
@@ -433,10 +434,7 @@ TEST(BroadcasterTest, ClientCloseUnsubscribesAndUpdatesTheGauge) {
   EXPECT_EQ(b.Stats().subscribers, 1u);
   Commit(log, b, 2);
   ASSERT_TRUE(c->WaitFor(HasIds(2)));
-  const auto deadline = std::chrono::steady_clock::now() + 2s;
-  while (clients.value() != before + 1 && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(1ms);
-  }
+  Eventually([&] { return clients.value() == before + 1; });
   EXPECT_EQ(clients.value(), before + 1);
   b.Stop();
   EXPECT_EQ(clients.value(), before);
