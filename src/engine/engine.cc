@@ -208,23 +208,40 @@ Status EngineImpl::ReplayLogTail() {
     in_txn = 0;
     return st;
   };
+  wal::RecordView rec;
   Event ev;
   uint64_t expected = from;
-  while (reader->Next(&ev)) {
-    if (ev.offset != expected) {
-      return Status::Corruption("log offset " + std::to_string(ev.offset) + " where " + std::to_string(expected) +
+  while (reader->NextRecord(&rec)) {
+    if (rec.offset != expected) {
+      return Status::Corruption("log offset " + std::to_string(rec.offset) + " where " + std::to_string(expected) +
                                 " was expected");
     }
-    if (ev.offset > applied) {
+    // KV puts are applied from the record's bytes (no JSON tree); they
+    // have nothing in memory to apply. Every other record is parsed.
+    bool applied_raw = false;
+    bool parsed = false;
+    auto parse = [&]() -> Status {
+      if (parsed) return Status::OK();
+      parsed = true;
+      return wal::ParseEvent(rec, &ev);
+    };
+    if (rec.offset > applied) {
       if (!txn) {
         auto t = kv::Txn::Begin(*env_, /*read_only=*/false);
         if (!t.ok()) return t.status();
         txn.emplace(std::move(t.value()));
       }
-      KISSVDB_RETURN_IF_ERROR(materializer_->ApplyToTxn(*txn, ev));
-      if (++in_txn == kReplayChunk) KISSVDB_RETURN_IF_ERROR(commit(ev.offset));
+      KISSVDB_RETURN_IF_ERROR(materializer_->ApplyStateRecord(*txn, rec, &applied_raw));
+      if (!applied_raw) {
+        KISSVDB_RETURN_IF_ERROR(parse());
+        KISSVDB_RETURN_IF_ERROR(materializer_->ApplyToTxn(*txn, ev));
+      }
+      if (++in_txn == kReplayChunk) KISSVDB_RETURN_IF_ERROR(commit(rec.offset));
     }
-    if (ev.offset >= vector_replay_from_) KISSVDB_RETURN_IF_ERROR(materializer_->ApplyInMemory(ev));
+    if (rec.offset >= vector_replay_from_ && !applied_raw) {
+      KISSVDB_RETURN_IF_ERROR(parse());
+      KISSVDB_RETURN_IF_ERROR(materializer_->ApplyInMemory(ev));
+    }
     ++expected;
   }
   KISSVDB_RETURN_IF_ERROR(reader->status());

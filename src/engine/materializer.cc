@@ -1,5 +1,6 @@
 #include "engine/materializer.h"
 
+#include "engine/state_record.h"
 #include "engine/vector_events.h"
 #include "util/digest.h"
 #include "util/json_writer.h"
@@ -135,11 +136,7 @@ Status Materializer::ApplyToTxn(kv::Txn& txn, const Event& event) {
                              : 0;
       const std::string& key = d.at("key").get_ref<const std::string&>();
       const uint64_t revision = d.at("revision").get<uint64_t>();
-      const std::string value = DumpJson(d.at("value"));
-      if (history_) {
-        KISSVDB_RETURN_IF_ERROR(state_history_->ApplyPut(txn, key, event.offset, event.ts_ms, revision, expires, value));
-      }
-      return state_.ApplyPut(txn, key, revision, expires, value);
+      return ApplyStatePut(txn, key, event.offset, event.ts_ms, revision, expires, DumpJson(d.at("value")));
     }
     if (event.type == event_type::kStateDeleted) {
       const std::string& key = d.at("key").get_ref<const std::string&>();
@@ -155,6 +152,19 @@ Status Materializer::ApplyToTxn(kv::Txn& txn, const Event& event) {
                               ") has a malformed payload: " + e.what());
   }
   return Status::OK();
+}
+
+Status Materializer::ApplyStatePut(kv::Txn& txn, std::string_view key, uint64_t offset, uint64_t ts_ms,
+                                   uint64_t revision, uint64_t expires, std::string_view value) {
+  if (history_) KISSVDB_RETURN_IF_ERROR(state_history_->ApplyPut(txn, key, offset, ts_ms, revision, expires, value));
+  return state_.ApplyPut(txn, key, revision, expires, value);
+}
+
+Status Materializer::ApplyStateRecord(kv::Txn& txn, const wal::RecordView& rec, bool* applied) {
+  StatePutRecord put;
+  *applied = rec.type == event_type::kStateUpdated && rec.floats.empty() && ReadStatePutRecord(rec.payload, &put);
+  if (!*applied) return Status::OK();
+  return ApplyStatePut(txn, put.key, rec.offset, rec.ts_ms, put.revision, put.expires_at_ms, put.value);
 }
 
 Status Materializer::ApplyInMemory(const Event& event) {

@@ -14,6 +14,7 @@
 
 #include "doc/doc_store.h"
 #include "engine/auth_keys.h"
+#include "engine/wal/record.h"
 #include "kissvdb/event.h"
 #include "kissvdb/status.h"
 #include "kv/lmdb.h"
@@ -61,6 +62,13 @@ class Materializer {
   // no store knows (user events) are ignored: they live only in the log.
   Status ApplyToTxn(kv::Txn& txn, const Event& event);
 
+  // The boot replay's fast path: applies a `state_updated` record from its
+  // bytes, as ApplyToTxn would apply the parsed event (engine/state_record.h
+  // reads it; the stored value is the payload's "value" text as it is).
+  // *applied is false, and nothing is done, when the record is another type
+  // or not in the one layout the fast path reads: the caller then parses it.
+  Status ApplyStateRecord(kv::Txn& txn, const wal::RecordView& rec, bool* applied);
+
   // Applies one event to the in-memory stores (vector indexes, the API key
   // index). Called after
   // the event is durable and committed to LMDB, in offset order. The stores
@@ -95,6 +103,9 @@ class Materializer {
   std::optional<auth_keys::AuthKeyStore> auth_keys_;  // set by Open
   std::optional<text::TextDefs> text_defs_;           // set by Open
   std::optional<kv::TxKeyStore> tx_keys_;             // set by Open
+  Status ApplyStatePut(kv::Txn& txn, std::string_view key, uint64_t offset, uint64_t ts_ms, uint64_t revision,
+                       uint64_t expires, std::string_view value);
+
   std::optional<kv::VersionHistory> state_history_;   // set by Open
   std::optional<kv::VersionHistory> doc_history_;     // set by Open
   uint64_t tx_window_ms_ = 24ull * 3600 * 1000;

@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/wal/record.h"
 #include "kissvdb/event.h"
 #include "kissvdb/status.h"
 
@@ -49,6 +50,10 @@ class LogReader {
   // Reads the next event into *event. Returns false at the end (no more
   // events up to the bound) or on error; check status() to tell them apart.
   virtual bool Next(Event* event) = 0;
+  // The next record, verified but not parsed (wal::ParseEvent makes it an
+  // Event): its views stay valid until the next call. For readers that can
+  // use a record's bytes as they are (the boot replay of KV events).
+  virtual bool NextRecord(RecordView* rec) = 0;
   virtual const Status& status() const = 0;
 };
 

@@ -27,6 +27,7 @@ class SegmentReader final : public LogReader {
   ~SegmentReader() override { CloseSegment(); }
 
   bool Next(Event* event) override;
+  bool NextRecord(RecordView* rec) override;
   const Status& status() const override { return status_; }
 
  private:
@@ -56,6 +57,14 @@ class SegmentReader final : public LogReader {
 };
 
 bool SegmentReader::Next(Event* event) {
+  RecordView rec;
+  if (!NextRecord(&rec)) return false;
+  Status s = ParseEvent(rec, event);
+  if (!s.ok()) return Fail(Status::Corruption(segments_->PathOf(seq_) + ": " + s.message()));
+  return true;
+}
+
+bool SegmentReader::NextRecord(RecordView* rec) {
   while (status_.ok() && next_ <= until_) {
     if (fd_ < 0 && !OpenSegment()) return false;
 
@@ -84,11 +93,8 @@ bool SegmentReader::Next(Event* event) {
     s = Fill(size, &available);
     if (!s.ok()) return Fail(std::move(s));
     if (available < size) return Fail(Corrupt("truncated record"));
-    RecordView rec;
-    const RecordStatus rs = DecodeRecord(buf_.data() + begin_, size, version_, &rec);
+    const RecordStatus rs = DecodeRecord(buf_.data() + begin_, size, version_, rec);
     if (rs != RecordStatus::kOk) return Fail(Corrupt(RecordStatusName(rs)));
-    s = ParseEvent(rec, event);
-    if (!s.ok()) return Fail(Corrupt(s.message()));
     begin_ += size;
     ++next_;
     returned_any_ = true;

@@ -1,0 +1,84 @@
+#include "engine/state_record.h"
+
+namespace kissvdb {
+
+namespace {
+
+bool Eat(std::string_view* s, std::string_view prefix) {
+  if (s->substr(0, prefix.size()) != prefix) return false;
+  s->remove_prefix(prefix.size());
+  return true;
+}
+
+// A JSON unsigned integer as the dump writes it (no sign, no leading zero,
+// no fraction), within uint64.
+bool Uint(std::string_view* s, uint64_t* out) {
+  size_t i = 0;
+  uint64_t v = 0;
+  while (i < s->size() && (*s)[i] >= '0' && (*s)[i] <= '9') {
+    const uint64_t digit = static_cast<uint64_t>((*s)[i] - '0');
+    if (v > (UINT64_MAX - digit) / 10) return false;
+    v = v * 10 + digit;
+    ++i;
+  }
+  if (i == 0 || (i > 1 && (*s)[0] == '0')) return false;
+  s->remove_prefix(i);
+  *out = v;
+  return true;
+}
+
+// The length of the JSON value at the start of s: a string, an array or an
+// object to its matching close, or a scalar up to the next ',', ']' or '}'.
+// (Its syntax was checked when it was logged; this finds where it ends.)
+size_t ValueLength(std::string_view s) {
+  int depth = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < s.size(); ++i) {
+    const char c = s[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;
+      } else if (c == '"') {
+        in_string = false;
+        if (depth == 0) return i + 1;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      ++depth;
+    } else if (c == ']' || c == '}') {
+      if (depth == 0) return i;  // a scalar ends at its container's close
+      if (--depth == 0) return i + 1;
+    } else if (c == ',' && depth == 0) {
+      return i;
+    }
+  }
+  return in_string || depth != 0 ? 0 : s.size();
+}
+
+}  // namespace
+
+bool ReadStatePutRecord(std::string_view s, StatePutRecord* out) {
+  if (!Eat(&s, "{\"expires_at_ms\":")) return false;
+  out->expires_at_ms = 0;
+  if (!Eat(&s, "null") && (!Uint(&s, &out->expires_at_ms) || out->expires_at_ms == 0)) return false;
+  if (!Eat(&s, ",\"key\":\"")) return false;
+  size_t end = 0;
+  while (end < s.size() && s[end] != '"') {
+    const unsigned char c = static_cast<unsigned char>(s[end]);
+    if (c == '\\' || c < 0x20) return false;  // escaped: the parser decodes it
+    ++end;
+  }
+  if (end == s.size()) return false;
+  out->key = s.substr(0, end);
+  s.remove_prefix(end + 1);
+  if (!Eat(&s, ",\"revision\":") || !Uint(&s, &out->revision)) return false;
+  if (!Eat(&s, ",\"value\":")) return false;
+  // "value" is the last member: the object closes right after it.
+  const size_t n = ValueLength(s);
+  if (n == 0 || n + 1 != s.size() || s[n] != '}') return false;
+  out->value = s.substr(0, n);
+  return true;
+}
+
+}  // namespace kissvdb
