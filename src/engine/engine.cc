@@ -5,16 +5,12 @@
 
 #include "engine/engine_impl.h"
 #include "engine/open_marker.h"
+#include "engine/replay.h"
 #include "util/file_util.h"
 
 namespace fs = std::filesystem;
 
 namespace kissvdb {
-
-namespace {
-// Events applied per LMDB transaction while replaying.
-constexpr size_t kReplayChunk = 8192;
-}  // namespace
 
 Result<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& options) {
   auto engine = std::make_unique<EngineImpl>(options);
@@ -198,59 +194,7 @@ Status EngineImpl::ReplayLogTail() {
   spdlog::info("engine: replaying offsets {}..{} (state from {}, vectors from {})", from, last, applied + 1,
                vector_replay_from_);
   auto reader = log_->NewReader(from, last);
-  std::optional<kv::Txn> txn;
-  size_t in_txn = 0;
-  auto commit = [&](uint64_t offset) -> Status {
-    if (!txn) return Status::OK();
-    KISSVDB_RETURN_IF_ERROR(materializer_->SetAppliedOffset(*txn, offset));
-    Status st = txn->Commit();
-    txn.reset();
-    in_txn = 0;
-    return st;
-  };
-  wal::RecordView rec;
-  Event ev;
-  uint64_t expected = from;
-  while (reader->NextRecord(&rec)) {
-    if (rec.offset != expected) {
-      return Status::Corruption("log offset " + std::to_string(rec.offset) + " where " + std::to_string(expected) +
-                                " was expected");
-    }
-    // KV puts are applied from the record's bytes (no JSON tree); they
-    // have nothing in memory to apply. Every other record is parsed.
-    bool applied_raw = false;
-    bool parsed = false;
-    auto parse = [&]() -> Status {
-      if (parsed) return Status::OK();
-      parsed = true;
-      return wal::ParseEvent(rec, &ev);
-    };
-    if (rec.offset > applied) {
-      if (!txn) {
-        auto t = kv::Txn::Begin(*env_, /*read_only=*/false);
-        if (!t.ok()) return t.status();
-        txn.emplace(std::move(t.value()));
-      }
-      KISSVDB_RETURN_IF_ERROR(materializer_->ApplyStateRecord(*txn, rec, &applied_raw));
-      if (!applied_raw) {
-        KISSVDB_RETURN_IF_ERROR(parse());
-        KISSVDB_RETURN_IF_ERROR(materializer_->ApplyToTxn(*txn, ev));
-      }
-      if (++in_txn == kReplayChunk) KISSVDB_RETURN_IF_ERROR(commit(rec.offset));
-    }
-    if (rec.offset >= vector_replay_from_ && !applied_raw) {
-      KISSVDB_RETURN_IF_ERROR(parse());
-      KISSVDB_RETURN_IF_ERROR(materializer_->ApplyInMemory(ev));
-    }
-    ++expected;
-  }
-  KISSVDB_RETURN_IF_ERROR(reader->status());
-  KISSVDB_RETURN_IF_ERROR(commit(expected - 1));
-  if (expected != last + 1) {
-    return Status::Corruption("log ended at offset " + std::to_string(expected - 1) + ", expected " +
-                              std::to_string(last));
-  }
-  return Status::OK();
+  return replay::Run(*reader, *env_, *materializer_, replay::Range{from, last, applied, vector_replay_from_});
 }
 
 void EngineImpl::Close() {

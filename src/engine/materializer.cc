@@ -160,11 +160,28 @@ Status Materializer::ApplyStatePut(kv::Txn& txn, std::string_view key, uint64_t 
   return state_.ApplyPut(txn, key, revision, expires, value);
 }
 
-Status Materializer::ApplyStateRecord(kv::Txn& txn, const wal::RecordView& rec, bool* applied) {
-  StatePutRecord put;
-  *applied = rec.type == event_type::kStateUpdated && rec.floats.empty() && ReadStatePutRecord(rec.payload, &put);
-  if (!*applied) return Status::OK();
-  return ApplyStatePut(txn, put.key, rec.offset, rec.ts_ms, put.revision, put.expires_at_ms, put.value);
+Status Materializer::ApplyStatePuts(kv::Txn& txn, StatePutBatch* batch) {
+  if (batch->empty()) return Status::OK();
+  const std::vector<StatePutBatch::Entry>& puts = batch->Sorted();
+  auto state = state_.OpenCursor(txn);
+  if (!state.ok()) return state.status();
+  std::optional<kv::Cursor> versions;
+  if (history_) {
+    auto c = state_history_->OpenCursor(txn);
+    if (!c.ok()) return c.status();
+    versions.emplace(std::move(c.value()));
+  }
+  for (size_t i = 0; i < puts.size(); ++i) {
+    const StatePutBatch::Entry& p = puts[i];
+    if (versions) {
+      KISSVDB_RETURN_IF_ERROR(
+          state_history_->ApplyPut(*versions, p.key, p.offset, p.ts_ms, p.revision, p.expires_at_ms, p.value));
+    }
+    if (i + 1 < puts.size() && puts[i + 1].key == p.key) continue;  // a newer put of the key follows
+    KISSVDB_RETURN_IF_ERROR(state_.ApplyPut(txn, *state, p.key, p.revision, p.expires_at_ms, p.value));
+  }
+  batch->Clear();
+  return Status::OK();
 }
 
 Status Materializer::ApplyInMemory(const Event& event) {

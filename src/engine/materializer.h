@@ -14,6 +14,7 @@
 
 #include "doc/doc_store.h"
 #include "engine/auth_keys.h"
+#include "engine/state_record.h"
 #include "engine/wal/record.h"
 #include "kissvdb/event.h"
 #include "kissvdb/status.h"
@@ -62,12 +63,14 @@ class Materializer {
   // no store knows (user events) are ignored: they live only in the log.
   Status ApplyToTxn(kv::Txn& txn, const Event& event);
 
-  // The boot replay's fast path: applies a `state_updated` record from its
-  // bytes, as ApplyToTxn would apply the parsed event (engine/state_record.h
-  // reads it; the stored value is the payload's "value" text as it is).
-  // *applied is false, and nothing is done, when the record is another type
-  // or not in the one layout the fast path reads: the caller then parses it.
-  Status ApplyStateRecord(kv::Txn& txn, const wal::RecordView& rec, bool* applied);
+  // The boot replay's fast path: applies the `state_updated` records a
+  // replay read from their bytes (engine/state_record.h; the stored value is
+  // the payload's "value" text as it is), as ApplyToTxn would apply each
+  // parsed event in offset order, and empties the batch. The puts are
+  // written in key order; per key only the newest reaches the state table
+  // (each replaces the whole record and its TTL entry), every one becomes a
+  // version. The caller applies the batch before any other event.
+  Status ApplyStatePuts(kv::Txn& txn, StatePutBatch* batch);
 
   // Applies one event to the in-memory stores (vector indexes, the API key
   // index). Called after

@@ -1,5 +1,7 @@
 #include "engine/state_record.h"
 
+#include <algorithm>
+
 namespace kissvdb {
 
 namespace {
@@ -79,6 +81,35 @@ bool ReadStatePutRecord(std::string_view s, StatePutRecord* out) {
   if (n == 0 || n + 1 != s.size() || s[n] != '}') return false;
   out->value = s.substr(0, n);
   return true;
+}
+
+void StatePutBatch::Add(uint64_t offset, uint64_t ts_ms, const StatePutRecord& put) {
+  items_.push_back(Item{bytes_.size(), put.key.size(), put.value.size(), offset, ts_ms, put.revision,
+                        put.expires_at_ms});
+  bytes_.append(put.key);
+  bytes_.append(put.value);
+}
+
+const std::vector<StatePutBatch::Entry>& StatePutBatch::Sorted() {
+  if (sorted_.size() == items_.size()) return sorted_;  // sorted since the last Add
+  sorted_.clear();
+  sorted_.reserve(items_.size());
+  for (const Item& it : items_) {
+    const std::string_view all(bytes_);
+    sorted_.push_back(Entry{all.substr(it.at, it.key_size), all.substr(it.at + it.key_size, it.value_size),
+                            it.offset, it.ts_ms, it.revision, it.expires_at_ms});
+  }
+  std::sort(sorted_.begin(), sorted_.end(), [](const Entry& a, const Entry& b) {
+    const int c = a.key.compare(b.key);
+    return c != 0 ? c < 0 : a.offset < b.offset;
+  });
+  return sorted_;
+}
+
+void StatePutBatch::Clear() {
+  bytes_.clear();
+  items_.clear();
+  sorted_.clear();
 }
 
 }  // namespace kissvdb

@@ -13,7 +13,9 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <string_view>
+#include <vector>
 
 namespace kissvdb {
 
@@ -25,5 +27,46 @@ struct StatePutRecord {
 };
 
 bool ReadStatePutRecord(std::string_view payload, StatePutRecord* out);
+
+// KV puts read by a replay, kept (copied) until they are applied together
+// in key order (Materializer::ApplyStatePuts): B+tree inserts in ascending
+// order stay on the pages the previous one touched. Not movable: the sorted
+// entries point into the batch's own bytes.
+class StatePutBatch {
+ public:
+  StatePutBatch() = default;
+  StatePutBatch(const StatePutBatch&) = delete;
+  StatePutBatch& operator=(const StatePutBatch&) = delete;
+
+  struct Entry {
+    std::string_view key;  // into the batch
+    std::string_view value;
+    uint64_t offset = 0;
+    uint64_t ts_ms = 0;
+    uint64_t revision = 0;
+    uint64_t expires_at_ms = 0;
+  };
+  void Add(uint64_t offset, uint64_t ts_ms, const StatePutRecord& put);
+  bool empty() const { return items_.empty(); }
+  size_t bytes() const { return bytes_.size(); }
+  // The puts in (key, offset) order (sorted once, on the first call after
+  // an Add); valid until the next Add or Clear.
+  const std::vector<Entry>& Sorted();
+  void Clear();
+
+ private:
+  struct Item {
+    size_t at = 0;  // key then value in bytes_
+    size_t key_size = 0;
+    size_t value_size = 0;
+    uint64_t offset = 0;
+    uint64_t ts_ms = 0;
+    uint64_t revision = 0;
+    uint64_t expires_at_ms = 0;
+  };
+  std::string bytes_;
+  std::vector<Item> items_;
+  std::vector<Entry> sorted_;
+};
 
 }  // namespace kissvdb

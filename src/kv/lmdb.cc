@@ -113,6 +113,26 @@ bool Cursor::Step(MDB_cursor_op op, std::string_view key) {
   return mdb_cursor_get(cursor_, &key_, &value_, op) == 0;
 }
 
+Status Cursor::Put(std::string_view key, std::string_view value) {
+  MDB_val k = ToVal(key);
+  MDB_val v = ToVal(value);
+  int rc = mdb_cursor_put(cursor_, &k, &v, 0);
+  return rc == 0 ? Status::OK() : LmdbStatus("mdb_cursor_put", rc);
+}
+
+Result<bool> Cursor::Insert(std::string_view key, std::string_view value) {
+  MDB_val k = ToVal(key);
+  MDB_val v = ToVal(value);
+  int rc = mdb_cursor_put(cursor_, &k, &v, MDB_NOOVERWRITE);
+  if (rc == MDB_KEYEXIST) {  // v is the stored value
+    key_ = k;
+    value_ = v;
+    return false;
+  }
+  if (rc != 0) return LmdbStatus("mdb_cursor_put", rc);
+  return true;
+}
+
 bool Cursor::Seek(std::string_view key) { return Step(MDB_SET_RANGE, key); }
 bool Cursor::First() { return Step(MDB_FIRST); }
 bool Cursor::Next() { return Step(MDB_NEXT); }

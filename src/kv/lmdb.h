@@ -91,6 +91,14 @@ class Cursor {
   bool Last();
   bool Next();
   bool Prev();
+  // Writes through a write transaction's cursor. Put stores key -> value.
+  // Insert stores it only if the key is absent; otherwise it returns false
+  // and leaves the cursor on the existing entry (value() is the old value,
+  // valid until the next write). Keys written in ascending order find their
+  // leaf without a search from the root while they stay on the cursor's
+  // page (LMDB's shortcut in mdb_cursor_set).
+  Status Put(std::string_view key, std::string_view value);
+  Result<bool> Insert(std::string_view key, std::string_view value);
   std::string_view key() const { return FromVal(key_); }
   std::string_view value() const { return FromVal(value_); }
 

@@ -90,6 +90,29 @@ Status StateStore::ApplyPut(Txn& txn, std::string_view key, uint64_t revision, u
   return Status::OK();
 }
 
+Status StateStore::ApplyPut(Txn& txn, Cursor& cursor, std::string_view key, uint64_t revision,
+                            uint64_t expires_at_ms, std::string_view value_json) {
+  std::string raw;
+  raw.reserve(kHeader + value_json.size());
+  PutU64LE(&raw, revision);
+  PutU64LE(&raw, expires_at_ms);
+  raw.append(value_json);
+  auto inserted = cursor.Insert(key, raw);
+  if (!inserted.ok()) return inserted.status();
+  if (!*inserted) {
+    auto old = Decode(cursor.value());
+    if (!old) return Status::Corruption("state record for key is shorter than its header");
+    const uint64_t old_expires = old->expires_at_ms;
+    KISSVDB_RETURN_IF_ERROR(cursor.Put(key, raw));  // the cursor is on the key: no search
+    if (old_expires != 0 && old_expires != expires_at_ms) {
+      auto del = txn.Del(ttl_, TtlKey(old_expires, key));
+      if (!del.ok()) return del.status();
+    }
+  }
+  if (expires_at_ms != 0) KISSVDB_RETURN_IF_ERROR(txn.Put(ttl_, TtlKey(expires_at_ms, key), ""));
+  return Status::OK();
+}
+
 Status StateStore::ApplyDelete(Txn& txn, std::string_view key) {
   auto old = Get(txn, key);
   if (!old.ok()) return old.status();

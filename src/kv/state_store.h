@@ -54,6 +54,12 @@ class StateStore {
   Status ApplyPut(Txn& txn, std::string_view key, uint64_t revision, uint64_t expires_at_ms,
                   std::string_view value_json);
   Status ApplyDelete(Txn& txn, std::string_view key);
+  // ApplyPut through a cursor on the state table (OpenCursor, in the same
+  // write transaction): one B+tree search per put instead of two, and none
+  // while puts in ascending key order stay on one leaf. Same result.
+  Result<Cursor> OpenCursor(const Txn& txn) const { return Cursor::Open(txn, state_); }
+  Status ApplyPut(Txn& txn, Cursor& cursor, std::string_view key, uint64_t revision, uint64_t expires_at_ms,
+                  std::string_view value_json);
 
  private:
   StateStore(MDB_dbi state, MDB_dbi ttl) : state_(state), ttl_(ttl) {}

@@ -2,6 +2,8 @@
 
 #include <lmdb.h>
 
+#include <utility>
+
 namespace kissvdb::kv {
 
 namespace {
@@ -49,8 +51,9 @@ Result<Version> Decode(std::string_view version_key, std::string_view raw) {
   return v;
 }
 
-Status Put(Txn& txn, MDB_dbi dbi, std::string_view key, uint64_t offset, uint64_t ts_ms, uint64_t revision,
-           uint64_t expires_at_ms, Kind kind, std::string_view value_json) {
+// A version's entry: its key and its value.
+std::pair<std::string, std::string> Entry(std::string_view key, uint64_t offset, uint64_t ts_ms, uint64_t revision,
+                                          uint64_t expires_at_ms, Kind kind, std::string_view value_json) {
   std::string raw;
   raw.reserve(kHeader + value_json.size());
   PutU64LE(&raw, ts_ms);
@@ -58,7 +61,13 @@ Status Put(Txn& txn, MDB_dbi dbi, std::string_view key, uint64_t offset, uint64_
   PutU64LE(&raw, expires_at_ms);
   raw.push_back(static_cast<char>(kind));
   raw.append(value_json);
-  return txn.Put(dbi, VersionKey(key, offset), raw);
+  return {VersionKey(key, offset), std::move(raw)};
+}
+
+Status Put(Txn& txn, MDB_dbi dbi, std::string_view key, uint64_t offset, uint64_t ts_ms, uint64_t revision,
+           uint64_t expires_at_ms, Kind kind, std::string_view value_json) {
+  auto [k, v] = Entry(key, offset, ts_ms, revision, expires_at_ms, kind, value_json);
+  return txn.Put(dbi, k, v);
 }
 
 }  // namespace
@@ -82,6 +91,12 @@ Result<VersionHistory> VersionHistory::Open(Txn& txn, const char* name, uint64_t
 Status VersionHistory::ApplyPut(Txn& txn, std::string_view key, uint64_t offset, uint64_t ts_ms, uint64_t revision,
                               uint64_t expires_at_ms, std::string_view value_json) const {
   return Put(txn, dbi_, key, offset, ts_ms, revision, expires_at_ms, kPut, value_json);
+}
+
+Status VersionHistory::ApplyPut(Cursor& cursor, std::string_view key, uint64_t offset, uint64_t ts_ms,
+                                uint64_t revision, uint64_t expires_at_ms, std::string_view value_json) const {
+  auto [k, v] = Entry(key, offset, ts_ms, revision, expires_at_ms, kPut, value_json);
+  return cursor.Put(k, v);
 }
 
 Status VersionHistory::ApplyDelete(Txn& txn, std::string_view key, uint64_t offset, uint64_t ts_ms,

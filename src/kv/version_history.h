@@ -60,6 +60,12 @@ class VersionHistory {
   Status ApplyPut(Txn& txn, std::string_view key, uint64_t offset, uint64_t ts_ms, uint64_t revision,
                   uint64_t expires_at_ms, std::string_view value_json) const;
   Status ApplyDelete(Txn& txn, std::string_view key, uint64_t offset, uint64_t ts_ms, DeleteReason reason) const;
+  // ApplyPut through a cursor on the table (OpenCursor, in the same write
+  // transaction): versions written in (key, offset) order find their leaf
+  // without a search from the root while they stay on one page.
+  Result<Cursor> OpenCursor(const Txn& txn) const { return Cursor::Open(txn, dbi_); }
+  Status ApplyPut(Cursor& cursor, std::string_view key, uint64_t offset, uint64_t ts_ms, uint64_t revision,
+                  uint64_t expires_at_ms, std::string_view value_json) const;
 
   // The first offset whose versions are all kept.
   Result<uint64_t> Horizon(const Txn& txn) const;

@@ -81,5 +81,40 @@ TEST(StateRecordTest, LeavesEverythingElseToTheParser) {
   }
 }
 
+TEST(StateRecordTest, ABatchSortsItsPutsByKeyThenOffset) {
+  StatePutBatch batch;
+  EXPECT_TRUE(batch.empty());
+  EXPECT_TRUE(batch.Sorted().empty());
+  // Short keys and values too: a batch's entries point into its own bytes.
+  const struct {
+    uint64_t offset;
+    const char* key;
+    const char* value;
+  } puts[] = {{10, "b", "1"}, {11, "a", "\"x\""}, {12, "b", "2"}, {13, "ab", "[]"}, {14, "a", "null"}};
+  for (const auto& p : puts) {
+    batch.Add(p.offset, p.offset * 100, StatePutRecord{p.key, p.value, p.offset + 1, p.offset == 13 ? 99u : 0u});
+  }
+  EXPECT_FALSE(batch.empty());
+  auto order = [](const std::vector<StatePutBatch::Entry>& entries) {
+    std::string out;
+    for (const auto& e : entries) {
+      out += std::string(e.key) + "@" + std::to_string(e.offset) + "=" + std::string(e.value) + " ";
+    }
+    return out;
+  };
+  EXPECT_EQ(order(batch.Sorted()), "a@11=\"x\" a@14=null ab@13=[] b@10=1 b@12=2 ");
+  const auto& ab = batch.Sorted()[2];
+  EXPECT_EQ(ab.ts_ms, 1300u);
+  EXPECT_EQ(ab.revision, 14u);
+  EXPECT_EQ(ab.expires_at_ms, 99u);
+  // An Add after sorting sorts again; Clear empties it.
+  batch.Add(15, 0, StatePutRecord{"", "0", 1, 0});
+  EXPECT_EQ(order(batch.Sorted()), "@15=0 a@11=\"x\" a@14=null ab@13=[] b@10=1 b@12=2 ");
+  batch.Clear();
+  EXPECT_TRUE(batch.empty());
+  EXPECT_EQ(batch.bytes(), 0u);
+  EXPECT_TRUE(batch.Sorted().empty());
+}
+
 }  // namespace
 }  // namespace kissvdb
