@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "api/json_args.h"
+#include "util/json_extent.h"
 
 namespace kissvdb::api {
 
@@ -48,38 +49,10 @@ class Scanner {
 
   // The extent of one value; its syntax is checked by whoever parses it.
   bool SkipValue(std::string_view* out) {
-    const size_t start = pos_;
-    int depth = 0;
-    bool in_string = false;
-    for (; pos_ < s_.size(); ++pos_) {
-      const char c = s_[pos_];
-      if (in_string) {
-        if (c == '\\') {
-          ++pos_;
-        } else if (c == '"') {
-          in_string = false;
-          if (depth == 0) {
-            ++pos_;
-            break;
-          }
-        }
-      } else if (c == '"') {
-        if (depth == 0 && pos_ != start) break;  // a string after a scalar: bad syntax
-        in_string = true;
-      } else if (c == '{' || c == '[') {
-        if (++depth > kMaxSkipDepth) return false;
-      } else if (c == '}' || c == ']') {
-        if (depth == 0) break;
-        if (--depth == 0) {
-          ++pos_;
-          break;
-        }
-      } else if (depth == 0 && (c == ',' || c == ' ' || c == '\t' || c == '\n' || c == '\r')) {
-        break;
-      }
-    }
-    if (in_string || depth != 0 || pos_ == start) return false;
-    *out = s_.substr(start, pos_ - start);
+    const size_t n = json_extent::ValueLength(s_.substr(pos_), kMaxSkipDepth);
+    if (n == 0) return false;
+    *out = s_.substr(pos_, n);
+    pos_ += n;
     return true;
   }
 

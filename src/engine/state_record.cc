@@ -1,6 +1,9 @@
 #include "engine/state_record.h"
 
 #include <algorithm>
+#include <climits>
+
+#include "util/json_extent.h"
 
 namespace kissvdb {
 
@@ -29,35 +32,6 @@ bool Uint(std::string_view* s, uint64_t* out) {
   return true;
 }
 
-// The length of the JSON value at the start of s: a string, an array or an
-// object to its matching close, or a scalar up to the next ',', ']' or '}'.
-// (Its syntax was checked when it was logged; this finds where it ends.)
-size_t ValueLength(std::string_view s) {
-  int depth = 0;
-  bool in_string = false;
-  for (size_t i = 0; i < s.size(); ++i) {
-    const char c = s[i];
-    if (in_string) {
-      if (c == '\\') {
-        ++i;
-      } else if (c == '"') {
-        in_string = false;
-        if (depth == 0) return i + 1;
-      }
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '[' || c == '{') {
-      ++depth;
-    } else if (c == ']' || c == '}') {
-      if (depth == 0) return i;  // a scalar ends at its container's close
-      if (--depth == 0) return i + 1;
-    } else if (c == ',' && depth == 0) {
-      return i;
-    }
-  }
-  return in_string || depth != 0 ? 0 : s.size();
-}
-
 }  // namespace
 
 bool ReadStatePutRecord(std::string_view s, StatePutRecord* out) {
@@ -77,7 +51,7 @@ bool ReadStatePutRecord(std::string_view s, StatePutRecord* out) {
   if (!Eat(&s, ",\"revision\":") || !Uint(&s, &out->revision)) return false;
   if (!Eat(&s, ",\"value\":")) return false;
   // "value" is the last member: the object closes right after it.
-  const size_t n = ValueLength(s);
+  const size_t n = json_extent::ValueLength(s, INT_MAX);
   if (n == 0 || n + 1 != s.size() || s[n] != '}') return false;
   out->value = s.substr(0, n);
   return true;
