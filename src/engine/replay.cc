@@ -86,10 +86,22 @@ class Pipe {
     }
     cv_.notify_all();
   }
-  // The applier's side.
+  // The reader's failure outside the log (an exception, memory): the
+  // applier gets it after the chunks shipped before.
+  void Fail(Status st) {
+    {
+      std::lock_guard lk(mu_);
+      failure_ = std::move(st);
+      failed_ = true;
+    }
+    cv_.notify_all();
+  }
+  // The applier's side: the next chunk, or null when the reader failed
+  // (failure() says why).
   Chunk* TakeFull() {
     std::unique_lock lk(mu_);
-    cv_.wait(lk, [&] { return !full_.empty(); });
+    cv_.wait(lk, [&] { return failed_ || !full_.empty(); });
+    if (full_.empty()) return nullptr;
     Chunk* c = full_.front();
     full_.pop_front();
     return c;
@@ -101,6 +113,10 @@ class Pipe {
       free_.push_back(c);
     }
     cv_.notify_all();
+  }
+  Status failure() {
+    std::lock_guard lk(mu_);
+    return failure_;
   }
   void Stop() {
     {
@@ -117,6 +133,8 @@ class Pipe {
   std::deque<Chunk*> free_;
   std::deque<Chunk*> full_;
   bool stopped_ = false;
+  bool failed_ = false;
+  Status failure_;
 };
 
 // The reader thread: fills chunks in offset order. Its last chunk has
@@ -183,6 +201,7 @@ void Read(wal::LogReader& reader, const Range& range, Pipe& pipe) {
 Status Apply(kv::LmdbEnv& env, Materializer& m, Pipe& pipe) {
   for (;;) {
     Chunk* c = pipe.TakeFull();
+    if (c == nullptr) return pipe.failure();
     std::optional<kv::Txn> txn;
     if (c->last_txn_offset != 0) {
       auto t = kv::Txn::Begin(env, /*read_only=*/false);
@@ -212,7 +231,13 @@ Status Apply(kv::LmdbEnv& env, Materializer& m, Pipe& pipe) {
 
 Status Run(wal::LogReader& reader, kv::LmdbEnv& env, Materializer& materializer, const Range& range) {
   Pipe pipe;
-  std::thread reading([&] { Read(reader, range, pipe); });
+  std::thread reading([&] {
+    try {
+      Read(reader, range, pipe);
+    } catch (const std::exception& e) {
+      pipe.Fail(Status::Internal(std::string("replay: reading the log failed: ") + e.what()));
+    }
+  });
   Status st = Apply(env, materializer, pipe);
   pipe.Stop();  // the reader may wait for a free chunk that will not come
   reading.join();
