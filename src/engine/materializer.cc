@@ -35,7 +35,7 @@ Result<std::unique_ptr<Materializer>> Materializer::Open(kv::LmdbEnv& env) {
     if (!raw.ok()) return raw.status();
     if (raw->has_value() && (*raw)->size() == 8) applied = kv::GetU64LE((*raw)->data());
   }
-  auto history = kv::VersionHistory::Open(*txn, "state_history", applied);
+  auto history = kv::StateHistory::Open(*txn, *state, applied);
   if (!history.ok()) return history.status();
   auto doc_history = kv::VersionHistory::Open(*txn, "doc_history", applied);
   if (!doc_history.ok()) return doc_history.status();
@@ -86,18 +86,7 @@ Status Materializer::ApplyDocHistory(kv::Txn& txn, const Event& event) {
 }
 
 Status Materializer::SeedHistory(kv::Txn& txn, uint64_t offset, uint64_t ts_ms, bool keys, bool docs) {
-  constexpr uint32_t kPage = 1000;
-  std::vector<kv::StateRecord> page;
-  for (std::string after; keys; after = page.back().key) {
-    page.clear();
-    // now_ms 0: every record, with a TTL or not (reads judge TTLs).
-    KISSVDB_RETURN_IF_ERROR(state_.List(txn, "", after, kPage, 0, &page));
-    for (const kv::StateRecord& r : page) {
-      KISSVDB_RETURN_IF_ERROR(
-          state_history_->ApplyPut(txn, r.key, offset, ts_ms, r.revision, r.expires_at_ms, r.value_json));
-    }
-    if (page.size() < kPage) break;
-  }
+  if (keys) KISSVDB_RETURN_IF_ERROR(state_history_->Seed(txn, offset, ts_ms));
   std::vector<std::pair<std::string, uint64_t>> collections;
   if (docs) KISSVDB_RETURN_IF_ERROR(docs_->ListCollections(txn, &collections));
   for (const auto& [collection, count] : collections) {
@@ -141,11 +130,9 @@ Status Materializer::ApplyToTxn(kv::Txn& txn, const Event& event) {
     if (event.type == event_type::kStateDeleted) {
       const std::string& key = d.at("key").get_ref<const std::string&>();
       const bool expired = d.contains("reason") && d["reason"] == "ttl";
-      if (history_) {
-        KISSVDB_RETURN_IF_ERROR(state_history_->ApplyDelete(
-            txn, key, event.offset, event.ts_ms, expired ? kv::DeleteReason::kTtl : kv::DeleteReason::kExplicit));
-      }
-      return state_.ApplyDelete(txn, key);
+      if (!history_) return state_.ApplyDelete(txn, key);
+      return state_history_->Delete(txn, key, event.offset, event.ts_ms,
+                                    expired ? kv::DeleteReason::kTtl : kv::DeleteReason::kExplicit);
     }
   } catch (const Json::exception& e) {
     return Status::Corruption("event " + std::to_string(event.offset) + " (" + event.type +
@@ -156,27 +143,22 @@ Status Materializer::ApplyToTxn(kv::Txn& txn, const Event& event) {
 
 Status Materializer::ApplyStatePut(kv::Txn& txn, std::string_view key, uint64_t offset, uint64_t ts_ms,
                                    uint64_t revision, uint64_t expires, std::string_view value) {
-  if (history_) KISSVDB_RETURN_IF_ERROR(state_history_->ApplyPut(txn, key, offset, ts_ms, revision, expires, value));
+  if (history_) return state_history_->Put(txn, key, offset, ts_ms, revision, expires, value);
   return state_.ApplyPut(txn, key, revision, expires, value);
 }
 
 Status Materializer::ApplyStatePuts(kv::Txn& txn, StatePutBatch* batch) {
   if (batch->empty()) return Status::OK();
   const std::vector<StatePutBatch::Entry>& puts = batch->Sorted();
+  if (history_) {
+    KISSVDB_RETURN_IF_ERROR(state_history_->PutSorted(txn, puts));
+    batch->Clear();
+    return Status::OK();
+  }
   auto state = state_.OpenCursor(txn);
   if (!state.ok()) return state.status();
-  std::optional<kv::Cursor> versions;
-  if (history_) {
-    auto c = state_history_->OpenCursor(txn);
-    if (!c.ok()) return c.status();
-    versions.emplace(std::move(c.value()));
-  }
   for (size_t i = 0; i < puts.size(); ++i) {
     const StatePutBatch::Entry& p = puts[i];
-    if (versions) {
-      KISSVDB_RETURN_IF_ERROR(
-          state_history_->ApplyPut(*versions, p.key, p.offset, p.ts_ms, p.revision, p.expires_at_ms, p.value));
-    }
     if (i + 1 < puts.size() && puts[i + 1].key == p.key) continue;  // a newer put of the key follows
     KISSVDB_RETURN_IF_ERROR(state_.ApplyPut(txn, *state, p.key, p.revision, p.expires_at_ms, p.value));
   }

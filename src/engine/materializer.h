@@ -19,8 +19,9 @@
 #include "kissvdb/event.h"
 #include "kissvdb/status.h"
 #include "kv/lmdb.h"
-#include "kv/version_history.h"
+#include "kv/state_history.h"
 #include "kv/state_store.h"
+#include "kv/version_history.h"
 #include "kv/tx_key_store.h"
 #include "text/text_defs.h"
 #include "text/text_index.h"
@@ -40,7 +41,7 @@ class Materializer {
   const auth_keys::AuthKeyIndex& auth_index() const { return auth_index_; }
   const text::TextDefs& text_defs() const { return *text_defs_; }
   const kv::TxKeyStore& tx_keys() const { return *tx_keys_; }
-  const kv::VersionHistory& state_history() const { return *state_history_; }
+  const kv::StateHistory& state_history() const { return *state_history_; }
   // Versions of documents, keyed by DocHistoryKey(collection, id).
   const kv::VersionHistory& doc_history() const { return *doc_history_; }
   static std::string DocHistoryKey(std::string_view collection, std::string_view id);
@@ -109,7 +110,7 @@ class Materializer {
   Status ApplyStatePut(kv::Txn& txn, std::string_view key, uint64_t offset, uint64_t ts_ms, uint64_t revision,
                        uint64_t expires, std::string_view value);
 
-  std::optional<kv::VersionHistory> state_history_;   // set by Open
+  std::optional<kv::StateHistory> state_history_;     // set by Open
   std::optional<kv::VersionHistory> doc_history_;     // set by Open
   uint64_t tx_window_ms_ = 24ull * 3600 * 1000;
   bool history_ = true;

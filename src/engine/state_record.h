@@ -17,6 +17,8 @@
 #include <string_view>
 #include <vector>
 
+#include "kv/state_history.h"
+
 namespace kissvdb {
 
 struct StatePutRecord {
@@ -38,14 +40,7 @@ class StatePutBatch {
   StatePutBatch(const StatePutBatch&) = delete;
   StatePutBatch& operator=(const StatePutBatch&) = delete;
 
-  struct Entry {
-    std::string_view key;  // into the batch
-    std::string_view value;
-    uint64_t offset = 0;
-    uint64_t ts_ms = 0;
-    uint64_t revision = 0;
-    uint64_t expires_at_ms = 0;
-  };
+  using Entry = kv::StatePut;  // key and value point into the batch
   void Add(uint64_t offset, uint64_t ts_ms, const StatePutRecord& put);
   bool empty() const { return items_.empty(); }
   size_t bytes() const { return bytes_.size(); }

@@ -133,7 +133,24 @@ Result<bool> Cursor::Insert(std::string_view key, std::string_view value) {
   return true;
 }
 
+Status Cursor::Append(std::string_view key, std::string_view value) {
+  MDB_val k = ToVal(key);
+  MDB_val v = ToVal(value);
+  int rc = mdb_cursor_put(cursor_, &k, &v, MDB_APPEND);
+  if (rc == MDB_KEYEXIST) return Put(key, value);
+  return rc == 0 ? Status::OK() : LmdbStatus("mdb_cursor_put(APPEND)", rc);
+}
+
+Status Cursor::Delete() {
+  int rc = mdb_cursor_del(cursor_, 0);
+  return rc == 0 ? Status::OK() : LmdbStatus("mdb_cursor_del", rc);
+}
+
 bool Cursor::Seek(std::string_view key) { return Step(MDB_SET_RANGE, key); }
+bool Cursor::Find(std::string_view key) {
+  key_ = ToVal(key);
+  return mdb_cursor_get(cursor_, &key_, &value_, MDB_SET_KEY) == 0;
+}
 bool Cursor::First() { return Step(MDB_FIRST); }
 bool Cursor::Next() { return Step(MDB_NEXT); }
 bool Cursor::Last() { return Step(MDB_LAST); }

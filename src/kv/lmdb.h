@@ -87,6 +87,8 @@ class Cursor {
 
   // Positions at the first key >= `key`; false at the end.
   bool Seek(std::string_view key);
+  // Positions at `key` exactly; false when it is absent.
+  bool Find(std::string_view key);
   bool First();
   bool Last();
   bool Next();
@@ -99,6 +101,11 @@ class Cursor {
   // page (LMDB's shortcut in mdb_cursor_set).
   Status Put(std::string_view key, std::string_view value);
   Result<bool> Insert(std::string_view key, std::string_view value);
+  // Put of a key above every key of the table (MDB_APPEND: no search, and
+  // full pages); a key that is not falls back to a plain Put.
+  Status Append(std::string_view key, std::string_view value);
+  // Deletes the entry the cursor is on.
+  Status Delete();
   std::string_view key() const { return FromVal(key_); }
   std::string_view value() const { return FromVal(value_); }
 

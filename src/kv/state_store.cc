@@ -4,6 +4,7 @@ namespace kissvdb::kv {
 
 namespace {
 constexpr size_t kHeader = 16;  // revision + expires_at
+constexpr uint64_t kHasHeads = uint64_t{1} << 63;  // in the revision field
 
 std::optional<StateRecordView> Decode(std::string_view raw) {
   if (raw.size() < kHeader) return std::nullopt;
@@ -11,7 +12,28 @@ std::optional<StateRecordView> Decode(std::string_view raw) {
   r.revision = GetU64LE(raw.data());
   r.expires_at_ms = GetU64LE(raw.data() + 8);
   r.value_json = raw.substr(kHeader);
+  if ((r.revision & kHasHeads) != 0) {
+    r.revision &= ~kHasHeads;
+    if (r.value_json.empty()) return std::nullopt;
+    const size_t n = static_cast<unsigned char>(r.value_json[0]);
+    if (r.value_json.size() < 1 + n) return std::nullopt;
+    r.heads = r.value_json.substr(1, n);
+    r.value_json.remove_prefix(1 + n);
+  }
   return r;
+}
+
+std::string Encode(uint64_t revision, uint64_t expires_at_ms, std::string_view value_json, std::string_view heads) {
+  std::string raw;
+  raw.reserve(kHeader + 1 + heads.size() + value_json.size());
+  PutU64LE(&raw, heads.empty() ? revision : revision | kHasHeads);
+  PutU64LE(&raw, expires_at_ms);
+  if (!heads.empty()) {
+    raw.push_back(static_cast<char>(heads.size()));  // VersionHeads: at most 16 varints, < 256 bytes
+    raw.append(heads);
+  }
+  raw.append(value_json);
+  return raw;
 }
 }  // namespace
 
@@ -80,23 +102,14 @@ Status StateStore::ApplyPut(Txn& txn, std::string_view key, uint64_t revision, u
     auto del = txn.Del(ttl_, TtlKey((*old)->expires_at_ms, key));
     if (!del.ok()) return del.status();
   }
-  std::string raw;
-  raw.reserve(kHeader + value_json.size());
-  PutU64LE(&raw, revision);
-  PutU64LE(&raw, expires_at_ms);
-  raw.append(value_json);
-  KISSVDB_RETURN_IF_ERROR(txn.Put(state_, key, raw));
+  KISSVDB_RETURN_IF_ERROR(txn.Put(state_, key, Encode(revision, expires_at_ms, value_json, {})));
   if (expires_at_ms != 0) KISSVDB_RETURN_IF_ERROR(txn.Put(ttl_, TtlKey(expires_at_ms, key), ""));
   return Status::OK();
 }
 
 Status StateStore::ApplyPut(Txn& txn, Cursor& cursor, std::string_view key, uint64_t revision,
                             uint64_t expires_at_ms, std::string_view value_json) {
-  std::string raw;
-  raw.reserve(kHeader + value_json.size());
-  PutU64LE(&raw, revision);
-  PutU64LE(&raw, expires_at_ms);
-  raw.append(value_json);
+  const std::string raw = Encode(revision, expires_at_ms, value_json, {});
   auto inserted = cursor.Insert(key, raw);
   if (!inserted.ok()) return inserted.status();
   if (!*inserted) {
@@ -123,6 +136,36 @@ Status StateStore::ApplyDelete(Txn& txn, std::string_view key) {
   }
   auto del = txn.Del(state_, key);
   return del.ok() ? Status::OK() : del.status();
+}
+
+Result<std::optional<StateRecordView>> StateStore::Find(Cursor& cursor, std::string_view key) const {
+  if (!cursor.Find(key)) return std::optional<StateRecordView>();
+  auto rec = Decode(cursor.value());
+  if (!rec) return Status::Corruption("state record for key is shorter than its header");
+  return rec;
+}
+
+Status StateStore::Write(Txn& txn, Cursor& cursor, std::string_view key, uint64_t old_expires_at_ms,
+                         uint64_t revision, uint64_t expires_at_ms, std::string_view value_json,
+                         std::string_view heads) {
+  KISSVDB_RETURN_IF_ERROR(cursor.Put(key, Encode(revision, expires_at_ms, value_json, heads)));
+  if (old_expires_at_ms != 0 && old_expires_at_ms != expires_at_ms) {
+    auto del = txn.Del(ttl_, TtlKey(old_expires_at_ms, key));
+    if (!del.ok()) return del.status();
+  }
+  if (expires_at_ms != 0 && expires_at_ms != old_expires_at_ms) {
+    KISSVDB_RETURN_IF_ERROR(txn.Put(ttl_, TtlKey(expires_at_ms, key), ""));
+  }
+  return Status::OK();
+}
+
+Status StateStore::Erase(Txn& txn, Cursor& cursor, std::string_view key, uint64_t expires_at_ms) {
+  KISSVDB_RETURN_IF_ERROR(cursor.Delete());
+  if (expires_at_ms != 0) {
+    auto del = txn.Del(ttl_, TtlKey(expires_at_ms, key));
+    if (!del.ok()) return del.status();
+  }
+  return Status::OK();
 }
 
 }  // namespace kissvdb::kv

@@ -1,7 +1,11 @@
 // StateStore: the KV model materialized in LMDB.
 //
 // Named databases:
-//   "state"      key -> u64le revision | u64le expires_at_ms (0 = none) | value JSON text
+//   "state"      key -> u64le revision | u64le expires_at_ms (0 = none) |
+//                       [u8 n | n bytes of VersionHeads] | value JSON text
+//                The heads are there when bit 63 of the revision field is set
+//                (history on, history format 2: kv/state_history.h); a
+//                record without them is the format every older build wrote.
 //   "state_ttl"  u64be expires_at_ms | key -> "" (the sweeper's to-do list, in expiry order)
 // Both are written only by Apply* on the commit thread, from events, so the
 // contents are a pure function of the log (docs/storage-layout.md).
@@ -22,6 +26,7 @@ struct StateRecordView {
   uint64_t revision = 0;
   uint64_t expires_at_ms = 0;  // 0 = no TTL
   std::string_view value_json;
+  std::string_view heads;  // encoded VersionHeads; empty when none
 
   bool ExpiredAt(uint64_t now_ms) const { return expires_at_ms != 0 && expires_at_ms <= now_ms; }
 };
@@ -60,6 +65,17 @@ class StateStore {
   Result<Cursor> OpenCursor(const Txn& txn) const { return Cursor::Open(txn, state_); }
   Status ApplyPut(Txn& txn, Cursor& cursor, std::string_view key, uint64_t revision, uint64_t expires_at_ms,
                   std::string_view value_json);
+
+  // The parts the history builds on (kv/state_history.h). Find positions
+  // `cursor` on key's record and returns it (valid until the next write).
+  // Write stores key's record through the cursor, with `heads` (encoded;
+  // empty for none); `old_expires_at_ms` is the TTL of the record it
+  // replaces (0: none, or no record). Erase removes the record the cursor
+  // is on, which Find returned, and its TTL entry.
+  Result<std::optional<StateRecordView>> Find(Cursor& cursor, std::string_view key) const;
+  Status Write(Txn& txn, Cursor& cursor, std::string_view key, uint64_t old_expires_at_ms, uint64_t revision,
+               uint64_t expires_at_ms, std::string_view value_json, std::string_view heads);
+  Status Erase(Txn& txn, Cursor& cursor, std::string_view key, uint64_t expires_at_ms);
 
  private:
   StateStore(MDB_dbi state, MDB_dbi ttl) : state_(state), ttl_(ttl) {}

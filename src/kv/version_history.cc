@@ -2,6 +2,7 @@
 
 #include <lmdb.h>
 
+#include <algorithm>
 #include <utility>
 
 namespace kissvdb::kv {
@@ -247,6 +248,38 @@ Status VersionHistory::Versions(const Txn& txn, std::string_view key, uint64_t b
     auto v = Decode(cursor->key(), cursor->value());
     if (!v.ok()) return v.status();
     out->push_back(std::move(*v));
+  }
+  return Status::OK();
+}
+
+Status VersionHistory::ListAt(const Txn& txn, std::string_view prefix, std::string_view after, uint64_t at,
+                            uint32_t limit, const Visible& visible, std::vector<KeyVersion>* out) const {
+  auto cursor = Cursor::Open(txn, dbi_);
+  if (!cursor.ok()) return cursor.status();
+  std::string from = EscapedStart(prefix);
+  if (!after.empty()) from = std::max(from, AfterAllVersions(after));
+  std::string key;
+  // LMDB has no empty key to seek to: the start of the table is First().
+  while (out->size() < limit && (from.empty() ? cursor->First() : cursor->Seek(from)) &&
+         KeyOfEntry(cursor->key(), &key)) {
+    if (key.compare(0, prefix.size(), prefix) != 0) break;  // past the prefix's keys
+    std::optional<Version> v;
+    KISSVDB_RETURN_IF_ERROR(NewestAt(*cursor, key, at, &v));
+    if (v.has_value() && !v->deleted && visible(*v)) out->push_back(KeyVersion{key, std::move(*v)});
+    from = AfterAllVersions(key);
+  }
+  return Status::OK();
+}
+
+Status VersionHistory::ForEach(const Txn& txn,
+                               const std::function<Status(const std::string& key, Version&& v)>& fn) const {
+  auto cursor = Cursor::Open(txn, dbi_);
+  if (!cursor.ok()) return cursor.status();
+  std::string key;
+  for (bool valid = cursor->First(); valid && KeyOfEntry(cursor->key(), &key); valid = cursor->Next()) {
+    auto v = Decode(cursor->key(), cursor->value());
+    if (!v.ok()) return v.status();
+    KISSVDB_RETURN_IF_ERROR(fn(key, std::move(*v)));
   }
   return Status::OK();
 }
