@@ -41,6 +41,7 @@ class Materializer {
   const auth_keys::AuthKeyIndex& auth_index() const { return auth_index_; }
   const text::TextDefs& text_defs() const { return *text_defs_; }
   const kv::TxKeyStore& tx_keys() const { return *tx_keys_; }
+  // Versions of KV keys (their heads are in the state records).
   const kv::StateHistory& state_history() const { return *state_history_; }
   // Versions of documents, keyed by DocHistoryKey(collection, id).
   const kv::VersionHistory& doc_history() const { return *doc_history_; }
