@@ -8,6 +8,7 @@ namespace kissvdb::doc {
 
 namespace {
 constexpr size_t kRecordHeader = 8;  // u64le revision
+constexpr uint64_t kHasHeads = uint64_t{1} << 63;  // in the revision field
 constexpr size_t kStatsBytes = 24;   // three u64le counters
 enum State { kIndexed = 0, kLong = 1, kUnfit = 2 };
 
@@ -60,9 +61,46 @@ Result<std::optional<DocRecordView>> DocStore::Get(const kv::Txn& txn, std::stri
   auto raw = txn.Get(docs_, DocKey(collection, id));
   if (!raw.ok()) return raw.status();
   if (!raw->has_value()) return std::optional<DocRecordView>();
-  std::string_view v = **raw;
-  if (v.size() < kRecordHeader) return Status::Corruption("document record shorter than its header");
-  return std::optional<DocRecordView>(DocRecordView{kv::GetU64LE(v.data()), v.substr(kRecordHeader)});
+  auto rec = DecodeRecord(**raw);
+  if (!rec) return Status::Corruption("document record shorter than its header");
+  return rec;
+}
+
+std::optional<DocRecordView> DocStore::DecodeRecord(std::string_view raw) {
+  if (raw.size() < kRecordHeader) return std::nullopt;
+  DocRecordView r{kv::GetU64LE(raw.data()), raw.substr(kRecordHeader), {}};
+  if ((r.revision & kHasHeads) != 0) {
+    r.revision &= ~kHasHeads;
+    if (r.json.empty()) return std::nullopt;
+    const size_t n = static_cast<unsigned char>(r.json[0]);
+    if (r.json.size() < 1 + n) return std::nullopt;
+    r.heads = r.json.substr(1, n);
+    r.json.remove_prefix(1 + n);
+  }
+  return r;
+}
+
+namespace {
+void EncodeHeader(std::string* record, uint64_t revision, std::string_view heads) {
+  kv::PutU64LE(record, heads.empty() ? revision : revision | kHasHeads);
+  if (!heads.empty()) {
+    record->push_back(static_cast<char>(heads.size()));  // at most 16 varints, < 256 bytes
+    record->append(heads);
+  }
+}
+}  // namespace
+
+Result<bool> DocStore::SetHeads(kv::Txn& txn, std::string_view key, std::string_view heads) {
+  auto raw = txn.Get(docs_, key);
+  if (!raw.ok()) return raw.status();
+  if (!raw->has_value()) return false;
+  auto rec = DecodeRecord(**raw);
+  if (!rec) return Status::Corruption("document record shorter than its header");
+  std::string record;
+  EncodeHeader(&record, rec->revision, heads);
+  record.append(rec->json);
+  KISSVDB_RETURN_IF_ERROR(txn.Put(docs_, key, record));
+  return true;
 }
 
 Result<uint64_t> DocStore::Count(const kv::Txn& txn, std::string_view collection) const {
@@ -179,7 +217,7 @@ Status DocStore::AddToCount(kv::Txn& txn, std::string_view collection, int64_t d
 }
 
 Status DocStore::ApplyPut(kv::Txn& txn, std::string_view collection, std::string_view id, uint64_t revision,
-                          const Json& doc) {
+                          const Json& doc, std::string_view heads) {
   std::vector<Entry> old_entries, new_entries;
   Json old_doc;
   auto old = Get(txn, collection, id);
@@ -194,7 +232,7 @@ Status DocStore::ApplyPut(kv::Txn& txn, std::string_view collection, std::string
   EntriesOf(collection, id, doc, &new_entries);
   KISSVDB_RETURN_IF_ERROR(UpdateIndex(txn, collection, old_entries, new_entries));
   std::string record;
-  kv::PutU64LE(&record, revision);
+  EncodeHeader(&record, revision, heads);
   AppendJson(doc, &record);
   return txn.Put(docs_, DocKey(collection, id), record);
 }
@@ -228,10 +266,9 @@ Status DocStore::ForEach(const kv::Txn& txn, std::string_view collection,
   auto c = DbCursor::Open(txn, docs_);
   if (!c.ok()) return c.status();
   for (bool v = c->Seek(prefix); v && HasPrefix(c->key(), prefix); v = c->Next()) {
-    std::string_view raw = c->value();
-    if (raw.size() < kRecordHeader) return Status::Corruption("document record shorter than its header");
-    KISSVDB_RETURN_IF_ERROR(fn(c->key().substr(prefix.size()),
-                               DocRecordView{kv::GetU64LE(raw.data()), raw.substr(kRecordHeader)}));
+    auto rec = DecodeRecord(c->value());
+    if (!rec) return Status::Corruption("document record shorter than its header");
+    KISSVDB_RETURN_IF_ERROR(fn(c->key().substr(prefix.size()), *rec));
   }
   return c->status();
 }

@@ -1,7 +1,10 @@
 // DocStore: the document model materialized in LMDB.
 //
 // Named databases (key layouts in doc/index_codec.h, docs/documents.md):
-//   "docs"             collection\0id -> u64le revision | document JSON text
+//   "docs"             collection\0id -> u64le revision | document JSON text;
+//                      with history on (format 2, doc/doc_history.h), bit 63
+//                      of the revision is set and u8 n | n bytes of the
+//                      document's VersionHeads come before the JSON
 //   "doc_index"        collection\0 field scalar id -> ""   (one entry per
 //                      indexed top-level scalar field of every document)
 //   "doc_fields"       collection\0field -> u64le indexed | u64le long_values
@@ -37,6 +40,7 @@ namespace kissvdb::doc {
 struct DocRecordView {
   uint64_t revision = 0;
   std::string_view json;
+  std::string_view heads;  // encoded kv::VersionHeads; empty when none
 };
 
 // How completely one field of one collection is indexed.
@@ -67,9 +71,15 @@ class DocStore {
   // Every non-empty collection with its document count, in name order.
   Status ListCollections(const kv::Txn& txn, std::vector<std::pair<std::string, uint64_t>>* out) const;
 
-  // Replaces (or creates) a document and its index entries.
+  // Replaces (or creates) a document and its index entries; `heads` are
+  // the document's history heads (empty: none).
   Status ApplyPut(kv::Txn& txn, std::string_view collection, std::string_view id, uint64_t revision,
-                  const Json& doc);
+                  const Json& doc, std::string_view heads = {});
+  // Rewrites a stored document's heads; false when there is no such
+  // document (`key` as DocKey).
+  Result<bool> SetHeads(kv::Txn& txn, std::string_view key, std::string_view heads);
+  // A stored record; nullopt when it is malformed.
+  static std::optional<DocRecordView> DecodeRecord(std::string_view raw);
   // Removes a document and its index entries; absent is not an error.
   Status ApplyDelete(kv::Txn& txn, std::string_view collection, std::string_view id);
   // Removes every document, index entry and counter of a collection.

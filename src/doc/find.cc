@@ -399,9 +399,10 @@ Status Finder::Evaluate(std::string_view id, const std::string_view* record, boo
                         uint64_t* revision, std::string_view* json, Json* doc) {
   *match = false;
   if (record != nullptr) {
-    if (record->size() < 8) return Status::Corruption("document record shorter than its header");
-    *revision = kv::GetU64LE(record->data());
-    *json = record->substr(8);
+    auto rec = DocStore::DecodeRecord(*record);
+    if (!rec) return Status::Corruption("document record shorter than its header");
+    *revision = rec->revision;
+    *json = rec->json;
   } else {
     auto rec = store_.Get(txn_, req_.collection, id);
     if (!rec.ok()) return rec.status();

@@ -20,7 +20,7 @@ StateVersion ToVersion(kv::Version&& v) {
 }
 
 // Versions of `key` with offset < before (0 = all), newest first, in pages.
-Result<StateHistoryPage> HistoryPage(const kv::History& history, const kv::Txn& txn, std::string_view key,
+Result<StateHistoryPage> HistoryPage(const kv::OffsetHistory& history, const kv::Txn& txn, std::string_view key,
                                      uint64_t before, uint32_t limit) {
   std::vector<kv::Version> versions;
   KISSVDB_RETURN_IF_ERROR(history.Versions(txn, key, before == 0 ? UINT64_MAX : before, limit + 1, &versions));
@@ -35,12 +35,12 @@ Result<StateHistoryPage> HistoryPage(const kv::History& history, const kv::Txn& 
 // The documents of `collection` live at `at` that `keep` accepts, in id
 // order after `after_id` ("" = from the first), at most limit; next_cursor
 // is the last id when the page is full.
-Result<DocPage> DocsAt(const kv::Txn& txn, const kv::History& history, const std::string& collection,
+Result<DocPage> DocsAt(const kv::Txn& txn, const kv::OffsetHistory& history, const std::string& collection,
                        const std::string& after_id, uint32_t limit, uint64_t at,
                        const std::function<bool(const kv::Version&)>& keep) {
-  const std::string prefix = Materializer::DocHistoryKey(collection, "");
-  const std::string after = after_id.empty() ? "" : Materializer::DocHistoryKey(collection, after_id);
-  std::vector<kv::History::KeyVersion> found;
+  const std::string prefix = doc::DocHistory::Key(collection, "");
+  const std::string after = after_id.empty() ? "" : doc::DocHistory::Key(collection, after_id);
+  std::vector<kv::OffsetHistory::KeyVersion> found;
   KISSVDB_RETURN_IF_ERROR(history.ListAt(txn, prefix, after, at, limit, keep, &found));
   DocPage page;
   page.as_of = at;
@@ -61,7 +61,7 @@ Result<uint64_t> EngineImpl::HistoryHorizon() const {
 
 // InvalidArgument when `at` is past the applied offset, Gone when it is
 // below the history's horizon.
-Status EngineImpl::CheckHistoryAt(const kv::Txn& txn, const kv::History& history, uint64_t at) const {
+Status EngineImpl::CheckHistoryAt(const kv::Txn& txn, const kv::OffsetHistory& history, uint64_t at) const {
   auto applied = materializer_->AppliedOffset(txn);
   if (!applied.ok()) return applied.status();
   if (at > *applied) {
@@ -127,7 +127,7 @@ Result<StatePage> EngineImpl::ListStateAt(const std::string& prefix, const std::
     }
     return v.expires_at_ms > **at_ms;
   };
-  std::vector<kv::History::KeyVersion> found;
+  std::vector<kv::OffsetHistory::KeyVersion> found;
   KISSVDB_RETURN_IF_ERROR(materializer_->state_history().ListAt(*txn, prefix, after, at, limit, visible, &found));
   KISSVDB_RETURN_IF_ERROR(ttl_error);
   StatePage page;
@@ -159,9 +159,9 @@ Result<DocItem> EngineImpl::GetDocAt(const std::string& collection, const std::s
   KISSVDB_RETURN_IF_ERROR(doc_ops::ValidateDocId(collection, id, config_.limits));
   auto txn = kv::Txn::Begin(*env_, /*read_only=*/true);
   if (!txn.ok()) return txn.status();
-  const kv::History& history = materializer_->doc_history();
+  const kv::OffsetHistory& history = materializer_->doc_history();
   KISSVDB_RETURN_IF_ERROR(CheckHistoryAt(*txn, history, at));
-  auto version = history.At(*txn, Materializer::DocHistoryKey(collection, id), at);
+  auto version = history.At(*txn, doc::DocHistory::Key(collection, id), at);
   if (!version.ok()) return version.status();
   if (!version->has_value() || (*version)->deleted) {
     return Status::NotFound("document not found at offset " + std::to_string(at));
@@ -212,7 +212,7 @@ Result<StateHistoryPage> EngineImpl::GetDocHistory(const std::string& collection
   KISSVDB_RETURN_IF_ERROR(doc_ops::ValidateDocId(collection, id, config_.limits));
   auto txn = kv::Txn::Begin(*env_, /*read_only=*/true);
   if (!txn.ok()) return txn.status();
-  return HistoryPage(materializer_->doc_history(), *txn, Materializer::DocHistoryKey(collection, id), before, limit);
+  return HistoryPage(materializer_->doc_history(), *txn, doc::DocHistory::Key(collection, id), before, limit);
 }
 
 }  // namespace kissvdb

@@ -99,11 +99,11 @@ class EngineImpl final : public Engine {
 
  private:
   // History reads (engine_history.cc).
-  Status CheckHistoryAt(const kv::Txn& txn, const kv::History& history, uint64_t at) const;
+  Status CheckHistoryAt(const kv::Txn& txn, const kv::OffsetHistory& history, uint64_t at) const;
   Result<uint64_t> EventTimeAt(uint64_t at) const;
   // Retention (history_retention.cc).
   Status OpenHistory();
-  Result<uint64_t> EffectiveHorizon(const kv::Txn& txn, const kv::History& history) const;
+  Result<uint64_t> EffectiveHorizon(const kv::Txn& txn, const kv::OffsetHistory& history) const;
   Result<uint64_t> HistoryTarget(uint64_t applied, uint64_t stored) const;
   void PruneHistory();
   Status DiscardStateTornByPowerLoss();

@@ -36,13 +36,13 @@ Status EngineImpl::OpenHistory() {
   auto applied = materializer_->AppliedOffset(*txn);
   if (!applied.ok()) return applied.status();
   bool seed[2] = {false, false};
-  const kv::History* tables[2] = {&materializer_->state_history(), &materializer_->doc_history()};
+  const kv::OffsetHistory* tables[2] = {&materializer_->state_history(), &materializer_->doc_history()};
   for (int i = 0; i < 2; ++i) {
     auto horizon = tables[i]->Horizon(*txn);
     if (!horizon.ok()) return horizon.status();
-    if (off && *horizon != kv::History::kOff) {
-      KISSVDB_RETURN_IF_ERROR(tables[i]->SetHorizon(*txn, kv::History::kOff));
-    } else if (!off && *horizon == kv::History::kOff) {
+    if (off && *horizon != kv::OffsetHistory::kOff) {
+      KISSVDB_RETURN_IF_ERROR(tables[i]->SetHorizon(*txn, kv::OffsetHistory::kOff));
+    } else if (!off && *horizon == kv::OffsetHistory::kOff) {
       KISSVDB_RETURN_IF_ERROR(tables[i]->Clear(*txn));
       KISSVDB_RETURN_IF_ERROR(tables[i]->SetHorizon(*txn, std::max<uint64_t>(*applied, 1)));
       seed[i] = *applied > 0;
@@ -59,10 +59,10 @@ Status EngineImpl::OpenHistory() {
 
 // The stored horizon as reads see it: never below the log's first offset;
 // with history off, past the applied offset.
-Result<uint64_t> EngineImpl::EffectiveHorizon(const kv::Txn& txn, const kv::History& history) const {
+Result<uint64_t> EngineImpl::EffectiveHorizon(const kv::Txn& txn, const kv::OffsetHistory& history) const {
   auto horizon = history.Horizon(txn);
   if (!horizon.ok()) return horizon.status();
-  if (*horizon == kv::History::kOff) {
+  if (*horizon == kv::OffsetHistory::kOff) {
     auto applied = materializer_->AppliedOffset(txn);
     if (!applied.ok()) return applied.status();
     return *applied + 1;
@@ -73,7 +73,7 @@ Result<uint64_t> EngineImpl::EffectiveHorizon(const kv::Txn& txn, const kv::Hist
 // Where the setting puts the horizon now (only ever raised by the caller).
 Result<uint64_t> EngineImpl::HistoryTarget(uint64_t applied, uint64_t stored) const {
   const HistoryRetention& r = config_.history_retention;
-  if (r.kind == HistoryRetention::Kind::kOff) return kv::History::kOff;
+  if (r.kind == HistoryRetention::Kind::kOff) return kv::OffsetHistory::kOff;
   uint64_t target = log_->first_offset();
   if (r.kind == HistoryRetention::Kind::kOffsets && applied >= r.amount) {
     target = std::max(target, applied - r.amount + 1);
@@ -108,8 +108,8 @@ void EngineImpl::PruneHistory() {
   using clock = std::chrono::steady_clock;
   const auto deadline = clock::now() + kPruneBudget;
   for (PruneCursor* c : {&prune_state_, &prune_docs_}) {
-    const kv::History& history =
-        c == &prune_state_ ? static_cast<const kv::History&>(materializer_->state_history())
+    const kv::OffsetHistory& history =
+        c == &prune_state_ ? static_cast<const kv::OffsetHistory&>(materializer_->state_history())
                            : materializer_->doc_history();
     if (!c->running) {
       if (clock::now() < c->next_pass) continue;
@@ -173,8 +173,8 @@ HistoryStats EngineImpl::HistoryUsage() const {
   auto docs = EffectiveHorizon(*txn, materializer_->doc_history());
   if (state.ok()) s.horizon = *state;
   if (docs.ok()) s.doc_horizon = *docs;
-  const kv::History* tables[2] = {&materializer_->state_history(), &materializer_->doc_history()};
-  for (const kv::History* history : tables) {
+  const kv::OffsetHistory* tables[2] = {&materializer_->state_history(), &materializer_->doc_history()};
+  for (const kv::OffsetHistory* history : tables) {
     auto usage = history->Usage(*txn);
     if (!usage.ok()) continue;
     s.versions += usage->versions;

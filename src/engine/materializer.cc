@@ -37,7 +37,7 @@ Result<std::unique_ptr<Materializer>> Materializer::Open(kv::LmdbEnv& env) {
   }
   auto history = kv::StateHistory::Open(*txn, *state, applied);
   if (!history.ok()) return history.status();
-  auto doc_history = kv::VersionHistory::Open(*txn, "doc_history", applied);
+  auto doc_history = doc::DocHistory::Open(*txn, *docs, applied);
   if (!doc_history.ok()) return doc_history.status();
   KISSVDB_RETURN_IF_ERROR(txn->Commit());
   auto m = std::unique_ptr<Materializer>(new Materializer(env, *state, *meta));
@@ -50,69 +50,17 @@ Result<std::unique_ptr<Materializer>> Materializer::Open(kv::LmdbEnv& env) {
   return m;
 }
 
-// Collection names and ids hold no byte 0 (doc_ops::ValidateDocId), so a
-// collection's documents sort together.
-std::string Materializer::DocHistoryKey(std::string_view collection, std::string_view id) {
-  std::string key;
-  key.reserve(collection.size() + 1 + id.size());
-  key.append(collection).push_back('\0');
-  key.append(id);
-  return key;
-}
-
-// A document event's version, written with the document (before the store
-// applies it: a drop still sees the collection's documents).
-Status Materializer::ApplyDocHistory(kv::Txn& txn, const Event& event) {
-  const Json& d = event.data;
-  const std::string& collection = d.at("collection").get_ref<const std::string&>();
-  if (event.type == event_type::kDocCollectionDropped) {
-    std::vector<std::string> ids;
-    KISSVDB_RETURN_IF_ERROR(docs_->ForEach(txn, collection, [&](std::string_view id, const doc::DocRecordView&) {
-      ids.emplace_back(id);
-      return Status::OK();
-    }));
-    for (const std::string& id : ids) {
-      KISSVDB_RETURN_IF_ERROR(doc_history_->ApplyDelete(txn, DocHistoryKey(collection, id), event.offset,
-                                                        event.ts_ms, kv::DeleteReason::kDrop));
-    }
-    return Status::OK();
-  }
-  const std::string key = DocHistoryKey(collection, d.at("id").get_ref<const std::string&>());
-  if (event.type == event_type::kDocDeleted) {
-    return doc_history_->ApplyDelete(txn, key, event.offset, event.ts_ms, kv::DeleteReason::kExplicit);
-  }
-  return doc_history_->ApplyPut(txn, key, event.offset, event.ts_ms, d.at("revision").get<uint64_t>(), 0,
-                                DumpJson(d.at("doc")));
-}
-
 Status Materializer::SeedHistory(kv::Txn& txn, uint64_t offset, uint64_t ts_ms, bool keys, bool docs) {
   if (keys) KISSVDB_RETURN_IF_ERROR(state_history_->Seed(txn, offset, ts_ms));
-  std::vector<std::pair<std::string, uint64_t>> collections;
-  if (docs) KISSVDB_RETURN_IF_ERROR(docs_->ListCollections(txn, &collections));
-  for (const auto& [collection, count] : collections) {
-    std::vector<std::pair<std::string, std::pair<uint64_t, std::string>>> present;
-    KISSVDB_RETURN_IF_ERROR(docs_->ForEach(txn, collection, [&](std::string_view id, const doc::DocRecordView& d) {
-      present.emplace_back(std::string(id), std::make_pair(d.revision, std::string(d.json)));
-      return Status::OK();
-    }));
-    for (const auto& [id, doc] : present) {
-      KISSVDB_RETURN_IF_ERROR(
-          doc_history_->ApplyPut(txn, DocHistoryKey(collection, id), offset, ts_ms, doc.first, 0, doc.second));
-    }
-  }
+  if (docs) KISSVDB_RETURN_IF_ERROR(doc_history_->Seed(txn, offset, ts_ms));
   return Status::OK();
 }
 
 Status Materializer::ApplyToTxn(kv::Txn& txn, const Event& event) {
   if (text::TextDefs::Handles(event.type)) KISSVDB_RETURN_IF_ERROR(text_defs_->ApplyEvent(txn, event));
   if (doc::DocStore::Handles(event.type)) {
-    try {
-      if (history_) KISSVDB_RETURN_IF_ERROR(ApplyDocHistory(txn, event));
-    } catch (const Json::exception& e) {
-      return Status::Corruption("event " + std::to_string(event.offset) + " (" + event.type +
-                                ") has a malformed payload: " + e.what());
-    }
-    return docs_->ApplyEvent(txn, event);
+    // The documents and their history (every version) change together.
+    return history_ ? doc_history_->Apply(txn, event) : docs_->ApplyEvent(txn, event);
   }
   if (auth_keys::AuthKeyStore::Handles(event.type)) return auth_keys_->ApplyEvent(txn, event);
   if (kv::TxKeyStore::Handles(event.type)) return tx_keys_->ApplyEvent(txn, event, tx_window_ms_);

@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 
+#include "doc/doc_history.h"
 #include "doc/doc_store.h"
 #include "engine/auth_keys.h"
 #include "engine/state_record.h"
@@ -21,7 +22,6 @@
 #include "kv/lmdb.h"
 #include "kv/state_history.h"
 #include "kv/state_store.h"
-#include "kv/version_history.h"
 #include "kv/tx_key_store.h"
 #include "text/text_defs.h"
 #include "text/text_index.h"
@@ -43,9 +43,8 @@ class Materializer {
   const kv::TxKeyStore& tx_keys() const { return *tx_keys_; }
   // Versions of KV keys (their heads are in the state records).
   const kv::StateHistory& state_history() const { return *state_history_; }
-  // Versions of documents, keyed by DocHistoryKey(collection, id).
-  const kv::VersionHistory& doc_history() const { return *doc_history_; }
-  static std::string DocHistoryKey(std::string_view collection, std::string_view id);
+  // Versions of documents, keyed by doc::DocHistory::Key(collection, id).
+  const doc::DocHistory& doc_history() const { return *doc_history_; }
   // How long an idempotency key is kept (config.tx_idempotency_window_ms);
   // part of what the events mean, so set it before any apply.
   void set_tx_window_ms(uint64_t ms) { tx_window_ms_ = ms; }
@@ -98,7 +97,6 @@ class Materializer {
   Result<std::string> Digest(const kv::Txn& txn) const;
 
  private:
-  Status ApplyDocHistory(kv::Txn& txn, const Event& event);
   Materializer(kv::LmdbEnv& env, kv::StateStore state, MDB_dbi meta)
       : env_(env), state_(state), meta_(meta) {}
   kv::LmdbEnv& env_;
@@ -112,7 +110,7 @@ class Materializer {
                        uint64_t expires, std::string_view value);
 
   std::optional<kv::StateHistory> state_history_;     // set by Open
-  std::optional<kv::VersionHistory> doc_history_;     // set by Open
+  std::optional<doc::DocHistory> doc_history_;        // set by Open
   uint64_t tx_window_ms_ = 24ull * 3600 * 1000;
   bool history_ = true;
   auth_keys::AuthKeyIndex auth_index_;

@@ -6,7 +6,7 @@ namespace {
 constexpr size_t kHeader = 16;  // revision + expires_at
 constexpr uint64_t kHasHeads = uint64_t{1} << 63;  // in the revision field
 
-std::optional<StateRecordView> Decode(std::string_view raw) {
+std::optional<StateRecordView> DecodeRecord(std::string_view raw) {
   if (raw.size() < kHeader) return std::nullopt;
   StateRecordView r;
   r.revision = GetU64LE(raw.data());
@@ -57,7 +57,7 @@ Result<std::optional<StateRecordView>> StateStore::Get(const Txn& txn, std::stri
   auto raw = txn.Get(state_, key);
   if (!raw.ok()) return raw.status();
   if (!raw->has_value()) return std::optional<StateRecordView>();
-  auto rec = Decode(**raw);
+  auto rec = DecodeRecord(**raw);
   if (!rec) return Status::Corruption("state record for key is shorter than its header");
   return rec;
 }
@@ -72,7 +72,7 @@ Status StateStore::List(const Txn& txn, std::string_view prefix, std::string_vie
   for (; valid && out->size() < limit; valid = cursor->Next()) {
     std::string_view key = cursor->key();
     if (key.substr(0, prefix.size()) != prefix) break;
-    auto rec = Decode(cursor->value());
+    auto rec = DecodeRecord(cursor->value());
     if (!rec) return Status::Corruption("state record shorter than its header");
     if (rec->ExpiredAt(now_ms)) continue;
     out->push_back(StateRecord{std::string(key), rec->revision, rec->expires_at_ms, std::string(rec->value_json)});
@@ -113,7 +113,7 @@ Status StateStore::ApplyPut(Txn& txn, Cursor& cursor, std::string_view key, uint
   auto inserted = cursor.Insert(key, raw);
   if (!inserted.ok()) return inserted.status();
   if (!*inserted) {
-    auto old = Decode(cursor.value());
+    auto old = DecodeRecord(cursor.value());
     if (!old) return Status::Corruption("state record for key is shorter than its header");
     const uint64_t old_expires = old->expires_at_ms;
     KISSVDB_RETURN_IF_ERROR(cursor.Put(key, raw));  // the cursor is on the key: no search
@@ -138,9 +138,11 @@ Status StateStore::ApplyDelete(Txn& txn, std::string_view key) {
   return del.ok() ? Status::OK() : del.status();
 }
 
+std::optional<StateRecordView> StateStore::Decode(std::string_view raw) { return DecodeRecord(raw); }
+
 Result<std::optional<StateRecordView>> StateStore::Find(Cursor& cursor, std::string_view key) const {
   if (!cursor.Find(key)) return std::optional<StateRecordView>();
-  auto rec = Decode(cursor.value());
+  auto rec = DecodeRecord(cursor.value());
   if (!rec) return Status::Corruption("state record for key is shorter than its header");
   return rec;
 }

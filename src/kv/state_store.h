@@ -76,6 +76,9 @@ class StateStore {
   Status Write(Txn& txn, Cursor& cursor, std::string_view key, uint64_t old_expires_at_ms, uint64_t revision,
                uint64_t expires_at_ms, std::string_view value_json, std::string_view heads);
   Status Erase(Txn& txn, Cursor& cursor, std::string_view key, uint64_t expires_at_ms);
+  // A stored record as Get returns it; nullopt when it is malformed.
+  static std::optional<StateRecordView> Decode(std::string_view raw);
+  MDB_dbi state_dbi() const { return state_; }
 
  private:
   StateStore(MDB_dbi state, MDB_dbi ttl) : state_(state), ttl_(ttl) {}

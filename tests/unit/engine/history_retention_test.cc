@@ -234,7 +234,7 @@ TEST_F(HistoryRetentionTest, AnUpgradedDirectoryStartsItsHistoryWithThePresent) 
     ASSERT_TRUE(env.ok()) << env.status().ToString();
     auto txn = kv::Txn::Begin(**env, /*read_only=*/false);
     ASSERT_TRUE(txn.ok());
-    for (const char* name : {"state_versions", "state_heads_deleted", "doc_history"}) {
+    for (const char* name : {"state_versions", "state_heads_deleted", "doc_versions", "doc_heads_deleted"}) {
       auto dbi = txn->OpenDb(name);
       ASSERT_TRUE(dbi.ok());
       ASSERT_EQ(mdb_drop(txn->get(), *dbi, 1), 0);
