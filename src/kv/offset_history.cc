@@ -7,30 +7,58 @@
 #include <utility>
 
 #include "kv/format1_history.h"
+#include "util/varint.h"
 
 namespace kissvdb::kv {
 
 namespace {
 
-constexpr size_t kEntryHeader = 41;  // prev, skip, ts, revision, expires_at, kind
 const std::string kHorizonKey(8, '\0');  // offset 0: no event has it
 
-uint64_t Prev(std::string_view entry) { return GetU64LE(entry.data()); }
-uint64_t Skip(std::string_view entry) { return GetU64LE(entry.data() + 8); }
-uint8_t EntryKind(std::string_view entry) { return static_cast<uint8_t>(entry[40]); }
+// A version entry: u8 kind, then varints: offset - prev (0: no previous
+// version), offset - skip (0: none), ts_ms, revision, expires_at_ms; then
+// the value.
+struct Entry {
+  uint64_t prev = 0;
+  uint64_t skip = 0;
+  uint64_t ts_ms = 0;
+  uint64_t revision = 0;
+  uint64_t expires_at_ms = 0;
+  uint8_t kind = 0;
+  std::string_view value;
+};
 
-Version Decode(uint64_t offset, std::string_view entry) {
+uint8_t EntryKind(std::string_view entry) { return static_cast<uint8_t>(entry[0]); }
+
+Status ParseEntry(uint64_t offset, std::string_view raw, Entry* e) {
+  if (raw.empty()) return Status::Corruption("history: empty version entry");
+  e->kind = EntryKind(raw);
+  raw.remove_prefix(1);
+  uint64_t prev_delta, skip_delta;
+  if (!varint::Get(&raw, &prev_delta) || !varint::Get(&raw, &skip_delta) || !varint::Get(&raw, &e->ts_ms) ||
+      !varint::Get(&raw, &e->revision) || !varint::Get(&raw, &e->expires_at_ms) || prev_delta > offset ||
+      skip_delta > offset) {
+    return Status::Corruption("history: malformed version entry at offset " + std::to_string(offset));
+  }
+  e->prev = prev_delta == 0 ? 0 : offset - prev_delta;
+  e->skip = skip_delta == 0 ? 0 : offset - skip_delta;
+  e->value = raw;
+  return Status::OK();
+}
+
+Result<Version> Decode(uint64_t offset, std::string_view raw) {
+  Entry e;
+  KISSVDB_RETURN_IF_ERROR(ParseEntry(offset, raw, &e));
   Version v;
   v.offset = offset;
-  v.ts_ms = GetU64LE(entry.data() + 16);
-  v.revision = GetU64LE(entry.data() + 24);
-  v.expires_at_ms = GetU64LE(entry.data() + 32);
-  const uint8_t kind = EntryKind(entry);
-  v.deleted = kind != OffsetHistory::kPut;
+  v.ts_ms = e.ts_ms;
+  v.revision = e.revision;
+  v.expires_at_ms = e.expires_at_ms;
+  v.deleted = e.kind != OffsetHistory::kPut;
   if (v.deleted) {
-    v.reason = kind == OffsetHistory::kExpired ? "ttl" : kind == OffsetHistory::kDropped ? "drop" : "explicit";
+    v.reason = e.kind == OffsetHistory::kExpired ? "ttl" : e.kind == OffsetHistory::kDropped ? "drop" : "explicit";
   }
-  v.value_json.assign(entry.substr(kEntryHeader));
+  v.value_json.assign(e.value);
   return v;
 }
 
@@ -39,7 +67,7 @@ Result<std::string_view> Lookup(const Txn& txn, MDB_dbi versions, uint64_t offse
   auto raw = txn.Get(versions, OffsetHistory::VersionKey(offset, key));
   if (!raw.ok()) return raw.status();
   if (!raw->has_value()) return std::string_view();
-  if ((*raw)->size() < kEntryHeader) return Status::Corruption("history: short version entry");
+  if ((*raw)->empty()) return Status::Corruption("history: empty version entry");
   return **raw;
 }
 
@@ -57,15 +85,15 @@ std::string OffsetHistory::VersionKey(uint64_t offset, std::string_view key) {
   return k;
 }
 
-void OffsetHistory::EncodeEntry(std::string* out, uint64_t prev, uint64_t skip, uint64_t ts_ms, uint64_t revision,
-                                uint64_t expires_at_ms, Kind kind, std::string_view value_json) {
-  out->reserve(out->size() + kEntryHeader + value_json.size());
-  PutU64LE(out, prev);
-  PutU64LE(out, skip);
-  PutU64LE(out, ts_ms);
-  PutU64LE(out, revision);
-  PutU64LE(out, expires_at_ms);
+void OffsetHistory::EncodeEntry(std::string* out, uint64_t offset, uint64_t prev, uint64_t skip, uint64_t ts_ms,
+                                uint64_t revision, uint64_t expires_at_ms, Kind kind, std::string_view value_json) {
+  out->reserve(out->size() + 1 + 5 * 10 + value_json.size());
   out->push_back(static_cast<char>(kind));
+  varint::Put(out, prev == 0 ? 0 : offset - prev);
+  varint::Put(out, skip == 0 ? 0 : offset - skip);
+  varint::Put(out, ts_ms);
+  varint::Put(out, revision);
+  varint::Put(out, expires_at_ms);
   out->append(value_json);
 }
 
@@ -131,7 +159,7 @@ Status OffsetHistory::Append(Cursor& versions, std::string_view key, uint64_t of
                              uint64_t ts_ms, uint64_t revision, uint64_t expires_at_ms, Kind kind,
                              std::string_view value_json) const {
   std::string entry;
-  EncodeEntry(&entry, heads->newest(), heads->size() == VersionHeads::kMax ? (*heads)[0] : 0, ts_ms, revision,
+  EncodeEntry(&entry, offset, heads->newest(), heads->size() == VersionHeads::kMax ? (*heads)[0] : 0, ts_ms, revision,
               expires_at_ms, kind, value_json);
   heads->Add(offset);
   return versions.Append(VersionKey(offset, key), entry);
@@ -205,15 +233,17 @@ Status OffsetHistory::Locate(const Txn& txn, std::string_view key, const Version
       auto e = Lookup(txn, versions_, cur, key);
       if (!e.ok()) return e.status();
       if (e->empty()) return Status::OK();  // pruned: nothing kept that old
-      if (Skip(*e) > at) {
-        cur = Skip(*e);
-      } else if (Prev(*e) == 0) {
+      Entry parsed;
+      KISSVDB_RETURN_IF_ERROR(ParseEntry(cur, *e, &parsed));
+      if (parsed.skip > at) {
+        cur = parsed.skip;
+      } else if (parsed.prev == 0) {
         return Status::OK();
-      } else if (Prev(*e) <= at) {
-        target = Prev(*e);
+      } else if (parsed.prev <= at) {
+        target = parsed.prev;
         break;
       } else {
-        cur = Prev(*e);
+        cur = parsed.prev;
       }
     }
   }
@@ -232,7 +262,9 @@ Result<std::optional<Version>> OffsetHistory::At(const Txn& txn, std::string_vie
   std::string_view entry;
   KISSVDB_RETURN_IF_ERROR(Locate(txn, key, heads, at, &offset, &entry));
   if (entry.empty()) return std::optional<Version>();
-  return std::optional<Version>(Decode(offset, entry));
+  auto v = Decode(offset, entry);
+  if (!v.ok()) return v.status();
+  return std::optional<Version>(std::move(*v));
 }
 
 Status OffsetHistory::Versions(const Txn& txn, std::string_view key, uint64_t before, uint32_t limit,
@@ -245,8 +277,12 @@ Status OffsetHistory::Versions(const Txn& txn, std::string_view key, uint64_t be
   std::string_view entry;
   KISSVDB_RETURN_IF_ERROR(Locate(txn, key, heads, before - 1, &offset, &entry));
   while (!entry.empty()) {
-    out->push_back(Decode(offset, entry));
-    offset = Prev(entry);
+    auto v = Decode(offset, entry);
+    if (!v.ok()) return v.status();
+    out->push_back(std::move(*v));
+    Entry parsed;
+    KISSVDB_RETURN_IF_ERROR(ParseEntry(offset, entry, &parsed));
+    offset = parsed.prev;
     if (out->size() >= limit || offset == 0) break;
     auto e = Lookup(txn, versions_, offset, key);
     if (!e.ok()) return e.status();
@@ -292,8 +328,9 @@ Status OffsetHistory::ListAt(const Txn& txn, std::string_view prefix, std::strin
     std::string_view entry;
     KISSVDB_RETURN_IF_ERROR(Locate(txn, key, heads, at, &offset, &entry));
     if (entry.empty() || EntryKind(entry) != kPut) continue;
-    Version v = Decode(offset, entry);
-    if (visible(v)) out->push_back(KeyVersion{key, std::move(v)});
+    auto v = Decode(offset, entry);
+    if (!v.ok()) return v.status();
+    if (visible(*v)) out->push_back(KeyVersion{key, std::move(*v)});
   }
   return Status::OK();
 }
@@ -323,7 +360,7 @@ Status OffsetHistory::CollectPrunable(const Txn& txn, uint64_t horizon, uint32_t
       continue;
     }
     const std::string key(k.substr(8));
-    const bool put = cursor->value().size() >= kEntryHeader && EntryKind(cursor->value()) == kPut;
+    const bool put = !cursor->value().empty() && EntryKind(cursor->value()) == kPut;
     auto it = newest_before.find(key);
     if (it == newest_before.end()) {
       VersionHeads heads;

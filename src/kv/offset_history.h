@@ -7,13 +7,14 @@
 // doc/doc_history.h) writes records and heads; reads, listings at an
 // offset, pruning and the horizon are here.
 //
-//   <versions>  be64(offset) key -> u64le prev | u64le skip | u64le ts_ms |
-//                   u64le revision | u64le expires_at_ms |
-//                   u8 kind (0 put, 1 deleted, 2 expired, 3 dropped) |
+//   <versions>  be64(offset) key -> u8 kind (0 put, 1 deleted, 2 expired,
+//                   3 dropped) | varint offset - prev | varint offset - skip |
+//                   varint ts_ms | varint revision | varint expires_at_ms |
 //                   value JSON (puts)
-//               prev: the item's previous version (0: none); skip: its
-//               version 16 before (0: fewer). The entry whose key is 8 zero
-//               bytes (no event has offset 0) holds u64le: the horizon.
+//               prev: the item's previous version (a distance of 0: none);
+//               skip: its version 16 before (0: fewer). The entry whose key
+//               is 8 zero bytes (no event has offset 0) holds u64le: the
+//               horizon.
 //   <deleted>   key -> encoded VersionHeads of an item without a present
 //               record
 //
@@ -116,8 +117,8 @@ class OffsetHistory {
   // its offset to them.
   Status Append(Cursor& versions, std::string_view key, uint64_t offset, VersionHeads* heads, uint64_t ts_ms,
                 uint64_t revision, uint64_t expires_at_ms, Kind kind, std::string_view value_json) const;
-  static void EncodeEntry(std::string* out, uint64_t prev, uint64_t skip, uint64_t ts_ms, uint64_t revision,
-                          uint64_t expires_at_ms, Kind kind, std::string_view value_json);
+  static void EncodeEntry(std::string* out, uint64_t offset, uint64_t prev, uint64_t skip, uint64_t ts_ms,
+                          uint64_t revision, uint64_t expires_at_ms, Kind kind, std::string_view value_json);
   // The heads of an item without a present record, if any; `erase` removes
   // them (the item is being written again).
   Status DeletedHeads(Txn& txn, std::string_view key, bool erase, VersionHeads* heads) const;

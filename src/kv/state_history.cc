@@ -34,9 +34,28 @@ Result<StateHistory> StateHistory::Open(Txn& txn, const StateStore& state, uint6
   return h;
 }
 
+Status StateHistory::HeadsBefore(Txn& txn, Cursor& state, std::string_view key, VersionHeads* heads,
+                                 uint64_t* old_expires) const {
+  auto rec = state_.Find(state, key);
+  if (!rec.ok()) return rec.status();
+  *old_expires = 0;
+  if (!rec->has_value()) return DeletedHeads(txn, key, /*erase=*/true, heads);
+  *old_expires = (*rec)->expires_at_ms;
+  return DecodeHeads((*rec)->heads, heads);
+}
+
 Status StateHistory::Put(Txn& txn, std::string_view key, uint64_t offset, uint64_t ts_ms, uint64_t revision,
                          uint64_t expires_at_ms, std::string_view value_json) {
-  return PutSorted(txn, std::vector<StatePut>{StatePut{key, value_json, offset, ts_ms, revision, expires_at_ms}});
+  auto state = state_.OpenCursor(txn);
+  if (!state.ok()) return state.status();
+  VersionHeads heads;
+  uint64_t old_expires;
+  KISSVDB_RETURN_IF_ERROR(HeadsBefore(txn, *state, key, &heads, &old_expires));
+  if (offset <= heads.newest()) return Status::Corruption("history: a put older than its key's");
+  auto versions = Cursor::Open(txn, this->versions());
+  if (!versions.ok()) return versions.status();
+  KISSVDB_RETURN_IF_ERROR(Append(*versions, key, offset, &heads, ts_ms, revision, expires_at_ms, kPut, value_json));
+  return state_.Write(txn, *state, key, old_expires, revision, expires_at_ms, value_json, heads.Encode());
 }
 
 Status StateHistory::PutSorted(Txn& txn, const std::vector<StatePut>& puts) {
@@ -48,16 +67,9 @@ Status StateHistory::PutSorted(Txn& txn, const std::vector<StatePut>& puts) {
   order.reserve(puts.size());
   for (size_t i = 0; i < puts.size();) {
     const std::string_view key = puts[i].key;
-    auto rec = state_.Find(*state, key);
-    if (!rec.ok()) return rec.status();
     VersionHeads heads;
-    uint64_t old_expires = 0;
-    if (rec->has_value()) {
-      KISSVDB_RETURN_IF_ERROR(DecodeHeads((*rec)->heads, &heads));
-      old_expires = (*rec)->expires_at_ms;
-    } else {
-      KISSVDB_RETURN_IF_ERROR(DeletedHeads(txn, key, /*erase=*/true, &heads));
-    }
+    uint64_t old_expires;
+    KISSVDB_RETURN_IF_ERROR(HeadsBefore(txn, *state, key, &heads, &old_expires));
     size_t last = i;
     for (; last < puts.size() && puts[last].key == key; ++last) {
       if (puts[last].offset <= heads.newest()) return Status::Corruption("history: a put older than its key's");
@@ -77,7 +89,8 @@ Status StateHistory::PutSorted(Txn& txn, const std::vector<StatePut>& puts) {
   for (const auto& [offset, i] : order) {
     const StatePut& p = puts[i];
     entry.clear();
-    EncodeEntry(&entry, links[i].first, links[i].second, p.ts_ms, p.revision, p.expires_at_ms, kPut, p.value);
+    EncodeEntry(&entry, offset, links[i].first, links[i].second, p.ts_ms, p.revision, p.expires_at_ms, kPut,
+                p.value);
     KISSVDB_RETURN_IF_ERROR(cursor->Append(VersionKey(offset, p.key), entry));
   }
   return Status::OK();

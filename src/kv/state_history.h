@@ -54,6 +54,11 @@ class StateHistory : public OffsetHistory {
   StateHistory(const StateStore& state, const Tables& t)
       : OffsetHistory(state.state_dbi(), &RecordHeads, t.versions, t.deleted), state_(state) {}
   static Status RecordHeads(std::string_view record, VersionHeads* heads);
+  // A key's heads before a put, from its record (whose TTL goes to
+  // *old_expires, 0 for none) or the deleted keys' table (erased: the key
+  // is written again).
+  Status HeadsBefore(Txn& txn, Cursor& state, std::string_view key, VersionHeads* heads,
+                     uint64_t* old_expires) const;
   StateStore state_;
 };
 

@@ -1,36 +1,16 @@
 #include "kv/version_heads.h"
 
+#include "util/varint.h"
+
 namespace kissvdb::kv {
 
-namespace {
-
-void PutVarint(std::string* out, uint64_t v) {
-  while (v >= 0x80) {
-    out->push_back(static_cast<char>((v & 0x7f) | 0x80));
-    v >>= 7;
-  }
-  out->push_back(static_cast<char>(v));
-}
-
-bool GetVarint(std::string_view* in, uint64_t* v) {
-  *v = 0;
-  for (int shift = 0; shift < 64 && !in->empty(); shift += 7) {
-    const auto b = static_cast<unsigned char>(in->front());
-    in->remove_prefix(1);
-    *v |= uint64_t{b & 0x7fu} << shift;
-    if ((b & 0x80) == 0) return true;
-  }
-  return false;
-}
-
-}  // namespace
 
 bool VersionHeads::Decode(std::string_view encoded) {
   uint64_t desc[kMax];
   size_t n = 0;
   while (!encoded.empty()) {
     uint64_t v;
-    if (n == kMax || !GetVarint(&encoded, &v)) {
+    if (n == kMax || !varint::Get(&encoded, &v)) {
       n_ = 0;
       return false;
     }
@@ -49,7 +29,7 @@ bool VersionHeads::Decode(std::string_view encoded) {
 }
 
 void VersionHeads::EncodeTo(std::string* out) const {
-  for (size_t i = n_; i-- > 0;) PutVarint(out, i + 1 == n_ ? off_[i] : off_[i + 1] - off_[i]);
+  for (size_t i = n_; i-- > 0;) varint::Put(out, i + 1 == n_ ? off_[i] : off_[i + 1] - off_[i]);
 }
 
 uint64_t VersionHeads::Add(uint64_t offset) {
