@@ -2,13 +2,13 @@
 
 #include "doc/db_cursor.h"
 #include "doc/index_codec.h"
+#include "kv/version_heads.h"
 #include "util/json_writer.h"
 
 namespace kissvdb::doc {
 
 namespace {
 constexpr size_t kRecordHeader = 8;  // u64le revision
-constexpr uint64_t kHasHeads = uint64_t{1} << 63;  // in the revision field
 constexpr size_t kStatsBytes = 24;   // three u64le counters
 enum State { kIndexed = 0, kLong = 1, kUnfit = 2 };
 
@@ -69,24 +69,14 @@ Result<std::optional<DocRecordView>> DocStore::Get(const kv::Txn& txn, std::stri
 std::optional<DocRecordView> DocStore::DecodeRecord(std::string_view raw) {
   if (raw.size() < kRecordHeader) return std::nullopt;
   DocRecordView r{kv::GetU64LE(raw.data()), raw.substr(kRecordHeader), {}};
-  if ((r.revision & kHasHeads) != 0) {
-    r.revision &= ~kHasHeads;
-    if (r.json.empty()) return std::nullopt;
-    const size_t n = static_cast<unsigned char>(r.json[0]);
-    if (r.json.size() < 1 + n) return std::nullopt;
-    r.heads = r.json.substr(1, n);
-    r.json.remove_prefix(1 + n);
-  }
+  if (!kv::TakeHeadsField(&r.revision, &r.json, &r.heads)) return std::nullopt;
   return r;
 }
 
 namespace {
 void EncodeHeader(std::string* record, uint64_t revision, std::string_view heads) {
-  kv::PutU64LE(record, heads.empty() ? revision : revision | kHasHeads);
-  if (!heads.empty()) {
-    record->push_back(static_cast<char>(heads.size()));  // at most 16 varints, < 256 bytes
-    record->append(heads);
-  }
+  kv::PutU64LE(record, kv::RevisionField(revision, heads));
+  kv::PutHeadsField(record, heads);
 }
 }  // namespace
 

@@ -156,6 +156,14 @@ bool Cursor::Next() { return Step(MDB_NEXT); }
 bool Cursor::Last() { return Step(MDB_LAST); }
 bool Cursor::Prev() { return Step(MDB_PREV); }
 
+std::string U64BEThen(uint64_t v, std::string_view rest) {
+  std::string k;
+  k.reserve(8 + rest.size());
+  PutU64BE(&k, v);
+  k.append(rest);
+  return k;
+}
+
 void PutU64LE(std::string* out, uint64_t v) {
   char b[8];
   for (int i = 0; i < 8; ++i) b[i] = static_cast<char>((v >> (8 * i)) & 0xff);

@@ -122,5 +122,7 @@ void PutU64LE(std::string* out, uint64_t v);
 uint64_t GetU64LE(const char* p);
 void PutU64BE(std::string* out, uint64_t v);  // big-endian sorts numerically
 uint64_t GetU64BE(const char* p);
+// be64(v) followed by `rest`: keys ordered by v, then by rest.
+std::string U64BEThen(uint64_t v, std::string_view rest);
 
 }  // namespace kissvdb::kv

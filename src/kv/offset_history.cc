@@ -77,13 +77,7 @@ OffsetHistory::Kind OffsetHistory::KindOf(DeleteReason reason) {
   return reason == DeleteReason::kTtl ? kExpired : reason == DeleteReason::kDrop ? kDropped : kDeleted;
 }
 
-std::string OffsetHistory::VersionKey(uint64_t offset, std::string_view key) {
-  std::string k;
-  k.reserve(8 + key.size());
-  PutU64BE(&k, offset);
-  k.append(key);
-  return k;
-}
+std::string OffsetHistory::VersionKey(uint64_t offset, std::string_view key) { return U64BEThen(offset, key); }
 
 void OffsetHistory::EncodeEntry(std::string* out, uint64_t offset, uint64_t prev, uint64_t skip, uint64_t ts_ms,
                                 uint64_t revision, uint64_t expires_at_ms, Kind kind, std::string_view value_json) {
@@ -254,15 +248,16 @@ Status OffsetHistory::Locate(const Txn& txn, std::string_view key, const Version
   return Status::OK();
 }
 
+Status OffsetHistory::Find(const Txn& txn, std::string_view key, uint64_t at, Found* found) const {
+  KISSVDB_RETURN_IF_ERROR(HeadsOf(txn, key, &found->heads, &found->live));
+  return Locate(txn, key, found->heads, at, &found->offset, &found->entry);
+}
+
 Result<std::optional<Version>> OffsetHistory::At(const Txn& txn, std::string_view key, uint64_t at) const {
-  VersionHeads heads;
-  bool live;
-  KISSVDB_RETURN_IF_ERROR(HeadsOf(txn, key, &heads, &live));
-  uint64_t offset;
-  std::string_view entry;
-  KISSVDB_RETURN_IF_ERROR(Locate(txn, key, heads, at, &offset, &entry));
-  if (entry.empty()) return std::optional<Version>();
-  auto v = Decode(offset, entry);
+  Found f;
+  KISSVDB_RETURN_IF_ERROR(Find(txn, key, at, &f));
+  if (f.entry.empty()) return std::optional<Version>();
+  auto v = Decode(f.offset, f.entry);
   if (!v.ok()) return v.status();
   return std::optional<Version>(std::move(*v));
 }
@@ -270,12 +265,10 @@ Result<std::optional<Version>> OffsetHistory::At(const Txn& txn, std::string_vie
 Status OffsetHistory::Versions(const Txn& txn, std::string_view key, uint64_t before, uint32_t limit,
                               std::vector<Version>* out) const {
   if (before == 0 || limit == 0) return Status::OK();
-  VersionHeads heads;
-  bool live;
-  KISSVDB_RETURN_IF_ERROR(HeadsOf(txn, key, &heads, &live));
-  uint64_t offset;
-  std::string_view entry;
-  KISSVDB_RETURN_IF_ERROR(Locate(txn, key, heads, before - 1, &offset, &entry));
+  Found f;
+  KISSVDB_RETURN_IF_ERROR(Find(txn, key, before - 1, &f));
+  uint64_t offset = f.offset;
+  std::string_view entry = f.entry;
   while (!entry.empty()) {
     auto v = Decode(offset, entry);
     if (!v.ok()) return v.status();
@@ -363,16 +356,14 @@ Status OffsetHistory::CollectPrunable(const Txn& txn, uint64_t horizon, uint32_t
     const bool put = !cursor->value().empty() && EntryKind(cursor->value()) == kPut;
     auto it = newest_before.find(key);
     if (it == newest_before.end()) {
-      VersionHeads heads;
-      bool live;
-      KISSVDB_RETURN_IF_ERROR(HeadsOf(txn, key, &heads, &live));
-      uint64_t nb;
-      std::string_view entry;
-      KISSVDB_RETURN_IF_ERROR(Locate(txn, key, heads, horizon - 1, &nb, &entry));
-      it = newest_before.emplace(key, nb).first;
+      Found f;
+      KISSVDB_RETURN_IF_ERROR(Find(txn, key, horizon - 1, &f));
+      it = newest_before.emplace(key, f.offset).first;
       // A key whose every version is before the horizon and ends deleted
       // leaves nothing: its heads go too.
-      if (!live && nb == heads.newest() && !entry.empty() && EntryKind(entry) != kPut) doomed->push_back("d" + key);
+      if (!f.live && f.offset == f.heads.newest() && !f.entry.empty() && EntryKind(f.entry) != kPut) {
+        doomed->push_back("d" + key);
+      }
     }
     if (offset < it->second || (offset == it->second && !put)) doomed->push_back("v" + std::string(k));
   }

@@ -132,8 +132,16 @@ class OffsetHistory {
   // An item's heads, from its present record or the deleted table; *live
   // says which.
   Status HeadsOf(const Txn& txn, std::string_view key, VersionHeads* heads, bool* live) const;
-  // The newest version of `key` with offset <= at: its offset (0: none) and
-  // entry (empty when pruned).
+  // The newest version of `key` with offset <= at, from its heads.
+  struct Found {
+    VersionHeads heads;
+    bool live = false;        // the heads are in a present record
+    uint64_t offset = 0;      // 0: none
+    std::string_view entry;   // empty: none, or pruned
+  };
+  Status Find(const Txn& txn, std::string_view key, uint64_t at, Found* found) const;
+  // The same from heads already read: its offset (0: none) and entry (empty
+  // when pruned).
   Status Locate(const Txn& txn, std::string_view key, const VersionHeads& heads, uint64_t at, uint64_t* offset,
                 std::string_view* entry) const;
 

@@ -1,10 +1,11 @@
 #include "kv/state_store.h"
 
+#include "kv/version_heads.h"
+
 namespace kissvdb::kv {
 
 namespace {
 constexpr size_t kHeader = 16;  // revision + expires_at
-constexpr uint64_t kHasHeads = uint64_t{1} << 63;  // in the revision field
 
 std::optional<StateRecordView> DecodeRecord(std::string_view raw) {
   if (raw.size() < kHeader) return std::nullopt;
@@ -12,26 +13,16 @@ std::optional<StateRecordView> DecodeRecord(std::string_view raw) {
   r.revision = GetU64LE(raw.data());
   r.expires_at_ms = GetU64LE(raw.data() + 8);
   r.value_json = raw.substr(kHeader);
-  if ((r.revision & kHasHeads) != 0) {
-    r.revision &= ~kHasHeads;
-    if (r.value_json.empty()) return std::nullopt;
-    const size_t n = static_cast<unsigned char>(r.value_json[0]);
-    if (r.value_json.size() < 1 + n) return std::nullopt;
-    r.heads = r.value_json.substr(1, n);
-    r.value_json.remove_prefix(1 + n);
-  }
+  if (!TakeHeadsField(&r.revision, &r.value_json, &r.heads)) return std::nullopt;
   return r;
 }
 
 std::string Encode(uint64_t revision, uint64_t expires_at_ms, std::string_view value_json, std::string_view heads) {
   std::string raw;
   raw.reserve(kHeader + 1 + heads.size() + value_json.size());
-  PutU64LE(&raw, heads.empty() ? revision : revision | kHasHeads);
+  PutU64LE(&raw, RevisionField(revision, heads));
   PutU64LE(&raw, expires_at_ms);
-  if (!heads.empty()) {
-    raw.push_back(static_cast<char>(heads.size()));  // VersionHeads: at most 16 varints, < 256 bytes
-    raw.append(heads);
-  }
+  PutHeadsField(&raw, heads);
   raw.append(value_json);
   return raw;
 }
@@ -46,11 +37,7 @@ Result<StateStore> StateStore::Open(Txn& txn) {
 }
 
 std::string StateStore::TtlKey(uint64_t expires_at_ms, std::string_view key) {
-  std::string k;
-  k.reserve(8 + key.size());
-  PutU64BE(&k, expires_at_ms);
-  k.append(key);
-  return k;
+  return U64BEThen(expires_at_ms, key);
 }
 
 Result<std::optional<StateRecordView>> StateStore::Get(const Txn& txn, std::string_view key) const {

@@ -56,4 +56,22 @@ int VersionHeads::NewestAtOrBefore(uint64_t at) const {
   return static_cast<int>(lo) - 1;
 }
 
+void PutHeadsField(std::string* out, std::string_view heads) {
+  if (heads.empty()) return;
+  out->push_back(static_cast<char>(heads.size()));
+  out->append(heads);
+}
+
+bool TakeHeadsField(uint64_t* revision, std::string_view* rest, std::string_view* heads) {
+  *heads = {};
+  if ((*revision & kRevisionHasHeads) == 0) return true;
+  *revision &= ~kRevisionHasHeads;
+  if (rest->empty()) return false;
+  const size_t n = static_cast<unsigned char>(rest->front());
+  if (rest->size() < 1 + n) return false;
+  *heads = rest->substr(1, n);
+  rest->remove_prefix(1 + n);
+  return true;
+}
+
 }  // namespace kissvdb::kv

@@ -44,4 +44,16 @@ class VersionHeads {
   size_t n_ = 0;
 };
 
+// Where a present record (kv/state_store.h, doc/doc_store.h) keeps its
+// heads: bit 63 of its revision field says they are there, and they are
+// stored as u8 n, then n bytes (an encoding of at most 16 varints).
+constexpr uint64_t kRevisionHasHeads = uint64_t{1} << 63;
+inline uint64_t RevisionField(uint64_t revision, std::string_view heads) {
+  return heads.empty() ? revision : revision | kRevisionHasHeads;
+}
+void PutHeadsField(std::string* out, std::string_view heads);  // nothing when empty
+// Reads the revision field: clears the flag in *revision and, when it was
+// set, takes the heads from the front of *rest; false when they run past it.
+bool TakeHeadsField(uint64_t* revision, std::string_view* rest, std::string_view* heads);
+
 }  // namespace kissvdb::kv
