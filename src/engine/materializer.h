@@ -16,7 +16,6 @@
 #include "doc/doc_store.h"
 #include "engine/auth_keys.h"
 #include "engine/state_record.h"
-#include "engine/wal/record.h"
 #include "kissvdb/event.h"
 #include "kissvdb/status.h"
 #include "kv/lmdb.h"
