@@ -1,7 +1,7 @@
 // Engine: reads of the past (docs/history.md). Every version of a KV key or
 // a document is kept in LMDB, written with the model in the same
-// transaction (kv/history.h), so a read at an offset costs an index lookup
-// or two, as a read of the present costs one.
+// transaction (kv/offset_history.h), so a read at an offset costs two index
+// lookups, as a read of the present costs one.
 #include <algorithm>
 #include <functional>
 
