@@ -358,7 +358,9 @@ Status OffsetHistory::CollectPrunable(const Txn& txn, uint64_t horizon, uint32_t
     if (it == newest_before.end()) {
       Found f;
       KISSVDB_RETURN_IF_ERROR(Find(txn, key, horizon - 1, &f));
-      it = newest_before.emplace(key, f.offset).first;
+      // No heads at all: an earlier batch took a deleted key's heads, so
+      // nothing reaches its versions any more and they all go.
+      it = newest_before.emplace(key, f.heads.empty() ? UINT64_MAX : f.offset).first;
       // A key whose every version is before the horizon and ends deleted
       // leaves nothing: its heads go too.
       if (!f.live && f.offset == f.heads.newest() && !f.entry.empty() && EntryKind(f.entry) != kPut) {

@@ -263,6 +263,25 @@ TEST_F(HistoryRetentionTest, AnUpgradedDirectoryStartsItsHistoryWithThePresent) 
   CheckReads(applied, engine_->Stats().last_offset);
 }
 
+// A pass prunes in batches of about 4,096 versions. A key deleted long ago
+// whose put falls in one batch and whose deletion in a later one loses its
+// heads with the first batch; the later batch must still take the deletion.
+TEST_F(HistoryRetentionTest, PruningInBatchesLeavesNothingOfAKeyDeletedLongAgo) {
+  retention_ = {HistoryRetention::Kind::kOffsets, 100};
+  Reopen();
+  Write("gone", 1);
+  // Keys written once: each keeps its one version, so a pass past them
+  // walks more than one batch.
+  for (int i = 0; i < 5000; ++i) Write("u" + std::to_string(i), i);
+  Write("gone", std::nullopt);
+  for (int i = 0; i < 300; ++i) Write("k" + std::to_string(i % 40), i);
+  const uint64_t last = engine_->Stats().last_offset;
+  WaitForPruning(last - 99);
+  auto versions = engine_->GetStateHistory("gone", 0, 10);
+  ASSERT_TRUE(versions.ok());
+  EXPECT_TRUE(versions->versions.empty());
+}
+
 // Readers at offsets around the moving horizon while a writer pushes it on
 // and the pruner deletes: every answer is the model's or 410.
 TEST_F(HistoryRetentionTest, PruningRacingReadsAnswersRightOrGone) {
