@@ -97,7 +97,8 @@ Status DocHistory::Seed(kv::Txn& txn, uint64_t offset, uint64_t ts_ms) {
   if (!versions.ok()) return versions.status();
   std::vector<std::pair<std::string, uint64_t>> collections;
   KISSVDB_RETURN_IF_ERROR(docs_.ListCollections(txn, &collections));
-  for (const auto& [collection, count] : collections) {
+  for (const auto& listed : collections) {
+    const std::string& collection = listed.first;  // a lambda below names it: not a structured binding
     std::vector<std::pair<std::string, std::pair<uint64_t, std::string>>> present;  // key, revision, json
     KISSVDB_RETURN_IF_ERROR(docs_.ForEach(txn, collection, [&](std::string_view id, const DocRecordView& r) {
       present.emplace_back(Key(collection, id), std::make_pair(r.revision, std::string(r.json)));
