@@ -21,10 +21,14 @@ double Idf(int64_t rows, int64_t hits) {
   return idf <= 0.0 ? 1e-6 : idf;
 }
 
-// One term's part of an item's score, as FTS5 writes it.
-double Part(double idf, double tf, double length, double avgdl) {
-  return idf * ((tf * (kK1 + 1.0)) / (tf + kK1 * (1 - kB + kB * length / avgdl)));
+// What idf multiplies in one term's part of an item's score, as FTS5
+// writes it.
+double Impact(double tf, double length, double avgdl) {
+  return (tf * (kK1 + 1.0)) / (tf + kK1 * (1 - kB + kB * length / avgdl));
 }
+
+// One term's part of an item's score, as FTS5 writes it.
+double Part(double idf, double tf, double length, double avgdl) { return idf * Impact(tf, length, avgdl); }
 
 // The best `limit` items offered so far, by score and then by id, worst on
 // top of a heap.
@@ -85,12 +89,16 @@ class Best {
 
 uint32_t Postings::TermNumber(const std::string& term) {
   auto [it, added] = term_of_.try_emplace(term, static_cast<uint32_t>(terms_.size()));
-  if (added) terms_.emplace_back();
+  if (added) {
+    terms_.emplace_back();
+    impacts_.emplace_back();
+  }
   return it->second;
 }
 
 void Postings::Put(std::string_view id, const std::vector<std::string>& terms) {
   Remove(id);
+  ++generation_;
   if (items_.size() >= std::numeric_limits<uint32_t>::max() - 1) Compact();
   const auto number = static_cast<uint32_t>(items_.size());
   Item item;
@@ -119,6 +127,7 @@ void Postings::Put(std::string_view id, const std::vector<std::string>& terms) {
 void Postings::Remove(std::string_view id) {
   auto it = item_of_.find(std::string(id));
   if (it == item_of_.end()) return;
+  ++generation_;
   Item& item = items_[it->second];
   for (uint32_t term : item.terms) --terms_[term].df;
   live_postings_ -= item.terms.size();
@@ -175,12 +184,39 @@ void Postings::Compact() {
   items_ = std::move(items);
   terms_ = std::move(terms);
   dead_postings_ = 0;
+  ++generation_;
+  impacts_.assign(terms_.size(), nullptr);
+}
+
+std::shared_ptr<const Postings::Impacts> Postings::ImpactsOf(uint32_t term, double avgdl) const {
+  {
+    std::lock_guard lk(impacts_mu_);
+    const auto& held = impacts_[term];
+    if (held && held->generation == generation_) return held;
+  }
+  // Two searches may compute the same term at once: the same values.
+  auto made = std::make_shared<Impacts>();
+  made->generation = generation_;
+  const auto& postings = terms_[term].postings;
+  made->x.reserve(postings.size());
+  for (const Posting& p : postings) {
+    const uint32_t length = length_of_[p.item];
+    made->x.push_back(length == kDead ? 0.0 : Impact(p.tf, length, avgdl));
+  }
+  std::lock_guard lk(impacts_mu_);
+  impacts_[term] = made;
+  return made;
 }
 
 std::vector<TextHit> Postings::TopOf(const std::vector<uint32_t>& items, const std::vector<double>& score,
                                      size_t limit, const std::function<bool(std::string_view item)>& accept) const {
   Best best(limit, [this](uint32_t item) -> std::string_view { return items_[item].id; });
-  for (uint32_t item : items) best.Offer(score[item], item, accept);
+  double kth = -1;  // an item below the worst held one cannot enter
+  for (uint32_t item : items) {
+    const double s = score[item];
+    if (s < kth) continue;
+    if (best.Offer(s, item, accept) && best.full()) kth = best.worst();
+  }
   return best.Take();
 }
 
@@ -194,13 +230,15 @@ std::vector<TextHit> Postings::Search(const std::vector<std::string>& words, siz
   // The distinct terms of the query that some item holds, each with how
   // often the query names it; each word's slot among them (or none).
   struct QueryTerm {
-    const Term* term;
-    double idf;
-    double bound;  // largest contribution to any item's score
+    const Term* term = nullptr;
+    uint32_t number = 0;
+    double idf = 0;
+    double bound = 0;  // largest contribution to any item's score
     int times = 0;  // how many words of the query are this term
-    double weight = 0;  // times * idf * (k1 + 1): the numerator's factor in bounds
+    double weight = 0;  // times * idf: the factor of x in bounds
+    std::shared_ptr<const Impacts> impacts;
     size_t pos = 0;
-    uint32_t tf = 0;  // in the item being scored
+    double x = 0;  // in the item being scored; 0: the item does not hold the term
   };
   std::vector<QueryTerm> qt;
   std::vector<size_t> slot_of_word(words.size(), SIZE_MAX);
@@ -211,14 +249,21 @@ std::vector<TextHit> Postings::Search(const std::vector<std::string>& words, siz
       const Term* t = &terms_[it->second];
       size_t s = 0;
       while (s < qt.size() && qt[s].term != t) ++s;
-      if (s == qt.size()) qt.push_back(QueryTerm{t, Idf(rows, t->df), 0});
+      if (s == qt.size()) {
+        QueryTerm q;
+        q.term = t;
+        q.number = it->second;
+        q.idf = Idf(rows, t->df);
+        qt.push_back(std::move(q));
+      }
       ++qt[s].times;
       slot_of_word[w] = s;
     }
     for (size_t i = 0; i < qt.size(); ++i) {
       const Term& t = *qt[i].term;
       qt[i].bound = qt[i].times * Part(qt[i].idf, t.max_tf, t.min_length, avgdl) * kSlack;
-      qt[i].weight = qt[i].times * qt[i].idf * (kK1 + 1.0);
+      qt[i].weight = qt[i].times * qt[i].idf;
+      qt[i].impacts = ImpactsOf(qt[i].number, avgdl);
     }
     // Ascending bounds; slot_of_word follows the move.
     std::vector<size_t> order(qt.size());
@@ -239,7 +284,8 @@ std::vector<TextHit> Postings::Search(const std::vector<std::string>& words, siz
   if (m == 0) return out;
   size_t total = 0;
   for (const QueryTerm& q : qt) total += q.term->postings.size();
-  if (total <= term_at_a_time_postings_ && items_.size() <= kMaxDenseItems) {
+  if (term_at_a_time_postings_ != 0 && total / (1 + limit / 16) <= term_at_a_time_postings_ &&
+      items_.size() <= kMaxDenseItems) {
     // Few postings: every one is read anyway; adding them term by term into
     // one score per item is cheaper than walking the lists side by side.
     // (One score per item number: a buffer per thread of at most
@@ -252,16 +298,26 @@ std::vector<TextHit> Postings::Search(const std::vector<std::string>& words, siz
     thread_local Scratch scratch;
     if (scratch.score.size() < items_.size()) scratch.score.resize(items_.size(), 0.0);
     scratch.touched.clear();
+    // Without branches on the data: whether an item was touched before is
+    // as good as random, and a mispredicted branch per posting cost more
+    // than the rest of the loop.
+    double* score = scratch.score.data();
     for (size_t w = 0; w < words.size(); ++w) {
       if (slot_of_word[w] == SIZE_MAX) continue;
       const QueryTerm& q = qt[slot_of_word[w]];
-      for (const Posting& p : q.term->postings) {
-        const uint32_t length = length_of_[p.item];
-        if (length == kDead) continue;
-        double& score = scratch.score[p.item];
-        if (score == 0) scratch.touched.push_back(p.item);
-        score += Part(q.idf, p.tf, length, avgdl);
+      const Posting* p = q.term->postings.data();
+      const double* x = q.impacts->x.data();
+      const size_t n = q.impacts->x.size();
+      size_t touched = scratch.touched.size();
+      scratch.touched.resize(touched + n);
+      uint32_t* list = scratch.touched.data();
+      for (size_t j = 0; j < n; ++j) {
+        const uint32_t item = p[j].item;
+        list[touched] = item;
+        touched += (score[item] == 0) & (x[j] != 0);  // x is 0 for a dead item
+        score[item] += q.idf * x[j];
       }
+      scratch.touched.resize(touched);
     }
     out = TopOf(scratch.touched, scratch.score, limit, accept);
     for (uint32_t item : scratch.touched) scratch.score[item] = 0;
@@ -282,26 +338,23 @@ std::vector<TextHit> Postings::Search(const std::vector<std::string>& words, siz
       if (qt[i].pos < p.size()) item = std::min(item, p[qt[i].pos].item);
     }
     if (item == UINT32_MAX) break;
-    const uint32_t raw_length = length_of_[item];
-    const bool live = raw_length != kDead;
-    const double length = raw_length;
+    const bool live = length_of_[item] != kDead;
     // The bounds' arithmetic: the same terms, not FTS5's exact order.
-    const double norm = kK1 * (1 - kB + kB * length / avgdl);
     double partial = 0;
     for (size_t i = first_essential; i < m; ++i) {
       QueryTerm& q = qt[i];
       const auto& p = q.term->postings;
-      q.tf = 0;
+      q.x = 0;
       if (q.pos < p.size() && p[q.pos].item == item) {
-        q.tf = p[q.pos++].tf;
-        partial += q.weight * q.tf / (q.tf + norm);
+        q.x = q.impacts->x[q.pos++];
+        partial += q.weight * q.x;
       }
     }
     if (!live) continue;
     bool pruned = false;
     for (size_t i = first_essential; i-- > 0;) {
       QueryTerm& q = qt[i];
-      q.tf = 0;
+      q.x = 0;
       if (!can_enter(partial + prefix[i])) {
         pruned = true;
         break;
@@ -311,8 +364,8 @@ std::vector<TextHit> Postings::Search(const std::vector<std::string>& words, siz
                                     [](const Posting& x, uint32_t n) { return x.item < n; });
       q.pos = static_cast<size_t>(found - p.begin());
       if (found != p.end() && found->item == item) {
-        q.tf = found->tf;
-        partial += q.weight * q.tf / (q.tf + norm);
+        q.x = q.impacts->x[q.pos];
+        partial += q.weight * q.x;
       }
     }
     if (pruned || !can_enter(partial * kSlack)) continue;
@@ -320,7 +373,7 @@ std::vector<TextHit> Postings::Search(const std::vector<std::string>& words, siz
     double score = 0;
     for (size_t w = 0; w < words.size(); ++w) {
       const size_t s = slot_of_word[w];
-      if (s != SIZE_MAX && qt[s].tf != 0) score += Part(qt[s].idf, qt[s].tf, length, avgdl);
+      if (s != SIZE_MAX && qt[s].x != 0) score += qt[s].idf * qt[s].x;
     }
     if (best.Offer(score, item, accept) && best.full()) {
       kth = best.worst();

@@ -21,15 +21,26 @@
 // dead number in the lists until dead postings outnumber live ones, when
 // everything is renumbered (Compact).
 //
-// Queries whose terms hold few postings in all (kTermAtATimePostings) skip
-// MaxScore: they add every posting into one score per item, term by term in
-// the query's order (FTS5's order again), and keep the best k of those.
+// Queries whose terms hold few postings in all (kTermAtATimePostings, more
+// for a larger top k) skip MaxScore: they add every posting into one score
+// per item, term by term in the query's order (FTS5's order again), and
+// keep the best k of those.
 //
-// Thread-safety: none; the owner guards it (readers shared, writer unique).
+// A term's part of an item's score is idf × x, where x depends on the
+// term frequency, the item's length and the average length. Searches keep
+// each term's x per posting once computed ("impacts"), until the next
+// write changes the average: a read-mostly index then scores with one
+// multiplication per posting instead of two divisions and a read of the
+// item's length.
+//
+// Thread-safety: the owner guards it (readers shared, writer unique);
+// readers share the impacts under their own mutex.
 #pragma once
 
 #include <cstdint>
 #include <functional>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -41,9 +52,11 @@ namespace kissvdb::text {
 
 class Postings {
  public:
-  // Up to this many postings in all, a query adds them up term by term
-  // (every posting read once, cheaply); above, MaxScore skips.
-  static constexpr size_t kTermAtATimePostings = 16384;
+  // Up to this many postings in all, times 1 + limit / 16, a query adds
+  // them up term by term (every posting read once, cheaply); above, MaxScore
+  // skips. 0: MaxScore always. (MaxScore skips less as the k-th score it
+  // prunes with falls, so a larger top k moves the line up.)
+  static constexpr size_t kTermAtATimePostings = 65536;
   explicit Postings(size_t term_at_a_time_postings = kTermAtATimePostings)
       : term_at_a_time_postings_(term_at_a_time_postings) {}
 
@@ -79,6 +92,12 @@ class Postings {
     std::vector<uint32_t> terms;  // its distinct term numbers
   };
 
+  // x of every posting of one term (0 for dead items), for one generation.
+  struct Impacts {
+    uint64_t generation;
+    std::vector<double> x;
+  };
+
   static constexpr uint32_t kDead = UINT32_MAX;
   // Term at a time only for indexes of at most this many item numbers.
   static constexpr size_t kMaxDenseItems = size_t{1} << 21;
@@ -87,6 +106,8 @@ class Postings {
                              const std::function<bool(std::string_view item)>& accept) const;
   uint32_t TermNumber(const std::string& term);
   void Compact();
+  // Term `term`'s impacts for this generation (computed if missing or old).
+  std::shared_ptr<const Impacts> ImpactsOf(uint32_t term, double avgdl) const;
 
   const size_t term_at_a_time_postings_;
   std::unordered_map<std::string, uint32_t> term_of_;
@@ -98,6 +119,10 @@ class Postings {
   uint64_t total_length_ = 0;  // tokens of all live items
   uint64_t live_postings_ = 0;
   uint64_t dead_postings_ = 0;
+  uint64_t generation_ = 0;  // changes with every write: old impacts are stale
+
+  mutable std::mutex impacts_mu_;
+  mutable std::vector<std::shared_ptr<const Impacts>> impacts_;  // by term number
 };
 
 }  // namespace kissvdb::text
