@@ -540,11 +540,8 @@ void Session::Close() {
   if (fn) fn();
 }
 
-// ---- Streams ----
+// ---- Streams: session_stream.cc ----
 
-// Posted, not dispatched: the head goes out after the handler returns, so a
-// client that has seen the 200 knows the handler's subscription is in place
-// (metrics count it; a test reading sse_clients right after raced without).
 // ---- Watchdog ----
 
 void Session::SetDeadline(Deadline kind, std::chrono::milliseconds after, bool precise) {

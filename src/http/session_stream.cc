@@ -49,11 +49,13 @@ class SessionSink : public StreamSink {
 
 }  // namespace
 
+// Posted, not dispatched: the head goes out after the handler returns, so a
+// client that has seen the 200 knows the handler's subscription is in place
+// (metrics count it; a test reading sse_clients right after raced without).
 std::shared_ptr<StreamSink> Session::OpenStream(uint64_t seq, Response head) {
-  asio::post(socket_.get_executor(),
-                 [self = shared_from_this(), seq, h = std::move(head)]() mutable {
-                   self->BeginStream(seq, std::move(h));
-                 });
+  asio::post(socket_.get_executor(), [self = shared_from_this(), seq, h = std::move(head)]() mutable {
+    self->BeginStream(seq, std::move(h));
+  });
   return std::make_shared<SessionSink>(shared_from_this());
 }
 
