@@ -243,6 +243,7 @@ void Committer::CommitGroup(std::vector<WriteRequest>& group) {
     complete_all(statuses);
     return;
   }
+  memory_applying_.store(events.back().offset);
   // Searches see an atomic unit's vector changes all at once or not at all.
   std::unique_lock<std::shared_mutex> unit_lock;
   for (const Event& ev : events) {

@@ -75,9 +75,17 @@ class Committer {
 
   uint64_t batches() const { return batches_.load(); }
   uint64_t events() const { return events_.load(); }
-  // Every event up to this offset is applied to the in-memory stores too.
+  // Every event up to this offset is applied to the in-memory stores and
+  // the text indexes too.
   uint64_t memory_applied_offset() const { return memory_applied_.load(); }
-  void set_memory_applied_offset(uint64_t offset) { memory_applied_ = offset; }
+  // The last event of the group whose in-memory apply has begun: above
+  // memory_applied_offset() while a group's vector changes are visible and
+  // its text index changes are not yet.
+  uint64_t memory_applying_offset() const { return memory_applying_.load(); }
+  void set_memory_applied_offset(uint64_t offset) {
+    memory_applying_ = offset;
+    memory_applied_ = offset;
+  }
 
  private:
   void Loop();
@@ -112,6 +120,7 @@ class Committer {
   std::atomic<uint64_t> batches_{0};
   std::atomic<uint64_t> events_{0};
   std::atomic<uint64_t> memory_applied_{0};
+  std::atomic<uint64_t> memory_applying_{0};
 };
 
 }  // namespace kissvdb

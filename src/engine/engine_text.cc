@@ -198,15 +198,20 @@ Result<std::vector<HybridHit>> EngineImpl::SearchHybrid(const HybridQuery& q) co
     auto m = TextMatch(*q.text, q.syntax, spec->tokenizer);
     if (!m.ok()) return m.status();
     match = std::move(m.value());
-    // Every candidate must still be a live point (the text index may be one
-    // group behind or ahead of the vector store) and pass the filter. With
-    // no filter, the hits are checked afterwards, all at once: a hit that
-    // is no longer live (rare) means searching again, checking each.
+    // Every candidate must still be a live point and pass the filter. A
+    // commit group changes the vector store first and its text index after
+    // (committer.cc): in between, the index may hold an id the store has
+    // deleted. With no filter, the hits are checked afterwards, all at once,
+    // unless no group was in between during the search; a hit that is no
+    // longer live (rare) means searching again, checking each.
+    const uint64_t applying = committer_ ? committer_->memory_applying_offset() : 0;
+    const bool settled = committer_ && committer_->memory_applied_offset() == applying;
     auto accept = [&](std::string_view id) { return vectors_->Accepts(q.collection, id, q.filter, nullptr); };
     auto found = text_->Search(text::Target::kVector, q.collection, match, leg,
                                q.filter != nullptr ? std::function<bool(std::string_view)>(accept) : nullptr,
                                q.highlight);
-    if (found.ok() && q.filter == nullptr) {
+    const bool still_settled = settled && committer_->memory_applying_offset() == applying;
+    if (found.ok() && q.filter == nullptr && !still_settled) {
       std::vector<std::string_view> ids;
       for (const auto& h : *found) ids.push_back(h.id);
       const std::vector<bool> live = vectors_->Live(q.collection, ids);
